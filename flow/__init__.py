@@ -1,0 +1,1 @@
+"""Flow: tool runners, build cache, executors, evidence store, the loop and the CLI."""

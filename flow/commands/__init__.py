@@ -1,0 +1,1 @@
+"""One module per ``stochflow`` subcommand, each with ``register(subparsers)``."""

@@ -1,0 +1,1 @@
+"""Hardware: SC network configuration, Amaranth RTL and the bit-exact golden model."""

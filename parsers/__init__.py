@@ -1,0 +1,1 @@
+"""Parsers: Lark grammars that read tool reports into typed report objects."""

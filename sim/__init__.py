@@ -1,0 +1,1 @@
+"""Simulation: cocotb benches on Verilator, activity recording and energy accounting."""

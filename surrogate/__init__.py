@@ -1,0 +1,1 @@
+"""Surrogate: design space, cost priors, learned models and the budgeted selector."""
