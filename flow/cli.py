@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from stochflow import __version__
 from stochflow.hdl.errors import SpecError
 from stochflow.parsers.report import ReportError
+from stochflow.surrogate.evidence import ObservationLoadError
 
 from .errors import FlowError, UsageError
 
@@ -64,7 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args) or 0)
-    except (UsageError, SpecError) as error:
+    except (UsageError, SpecError, ObservationLoadError) as error:
         sys.stderr.write(f"stochflow: error: {error}\n")
         return 2
     except ReportError as error:

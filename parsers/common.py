@@ -127,6 +127,7 @@ def check_used_available(
     tolerance: float = 1.0,
     file: str | None = None,
     line: int | None = None,
+    column: int | None = None,
 ) -> None:
     """used ≤ available, and a stated percentage agrees with used/available.
 
@@ -134,12 +135,17 @@ def check_used_available(
     Vivado to two decimals). ``percent`` of ``None`` means not stated.
     """
     if used is not None and used < 0:
-        raise ReportError(f"{name}: negative used count {used}", file=file, line=line)
+        raise ReportError(
+            f"{name}: negative used count {used}", file=file, line=line, column=column
+        )
     if used is None or available is None:
         return
     if used > available:
         raise ReportError(
-            f"{name}: used {used} exceeds available {available}", file=file, line=line
+            f"{name}: used {used} exceeds available {available}",
+            file=file,
+            line=line,
+            column=column,
         )
     if percent is not None and available > 0:
         actual = 100.0 * used / available
@@ -148,6 +154,7 @@ def check_used_available(
                 f"{name}: stated {percent}% disagrees with {used}/{available} = {actual:.2f}%",
                 file=file,
                 line=line,
+                column=column,
             )
 
 
@@ -155,9 +162,19 @@ def check_used_available(
 def load_grammar(
     name: str, *, start: str = "start", parser: str = "lalr", **options: object
 ) -> Lark:
-    """Load ``<name>.lark`` shipped beside this module (cached: grammars compile once)."""
+    """Load ``<name>.lark`` shipped beside this module (cached: grammars compile once).
+
+    Options override the defaults (e.g. ``propagate_positions=False`` where a Transformer
+    takes positions from tokens and rule metadata would only cost time).
+    """
     text = resources.files(__package__).joinpath(f"{name}.lark").read_text(encoding="utf-8")
-    return Lark(text, start=start, parser=parser, propagate_positions=True, **options)
+    settings: dict[str, object] = {"propagate_positions": True, **options}
+    return Lark(text, start=start, parser=parser, **settings)
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    """A long token (a whole line) shortened for an error message."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def lark_error(error: UnexpectedInput, file: str | None, context: str = "") -> ReportError:
@@ -166,7 +183,7 @@ def lark_error(error: UnexpectedInput, file: str | None, context: str = "") -> R
     if isinstance(error, UnexpectedToken):
         names = sorted(error.accepts or error.expected or [])
         expected = ", ".join(names[:8]) + (" …" if len(names) > 8 else "") if names else None
-        found = repr(error.token.value) if error.token.type != "$END" else "end of file"
+        found = repr(_clip(error.token.value)) if error.token.type != "$END" else "end of file"
         message = f"unexpected {found}"
     elif isinstance(error, UnexpectedCharacters):
         names = sorted(error.allowed or [])

@@ -1,0 +1,315 @@
+"""Verilator model builds for the cocotb benches, cached by content.
+
+A model is keyed by the sha256 of its sources, top, build options and tool versions
+(:func:`build_key`); an unchanged design is built once per cache folder. Three things
+keep a build short, each measured on the 2-core CI machine (``docs/simulation.md``):
+
+- the Verilator runtime (``verilated*.cpp``, ~7 CPU-seconds, the same for every model
+  with the same options) is compiled once and its objects are reused by later builds;
+- small models are compiled as one translation unit (``VM_PARALLEL_BUILDS=0``), which
+  skips the two precompiled headers (~4 CPU-seconds); large ones are split so ``make``
+  can use every core;
+- only the top module's signals are made VPI-visible (``public_flat_rw`` in a control
+  file) rather than every signal (``--public-flat-rw``), so Verilator keeps optimising
+  the inside of the design.
+
+A build happens in a temporary folder that is renamed into the cache when complete, so
+the cache never holds half a model; two processes building the same key both succeed
+and one result is kept. Objects are deleted after linking: a cached model is the
+executable and its build log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .errors import SimulationError
+from .toolchain import Toolchain, make_overrides, toolchain, verilator_environment
+
+__all__ = [
+    "BuildOptions",
+    "ModelBuild",
+    "build_key",
+    "build_model",
+    "default_cache_dir",
+    "runtime_ready",
+]
+
+KEY_SCHEMA = "stochflow.sim-build/1"
+MANIFEST = "build.json"
+MODELS, RUNTIME, STAGING = "models", "runtime", "staging"
+RUNTIME_OBJECTS = ("verilated", "verilated_dpi", "verilated_vpi", "verilated_threads",
+                   "verilated_cov", "verilated_saif_c")
+# Above this much generated C++ the model is split into files compiled in parallel.
+SPLIT_ABOVE_BYTES = 3_000_000
+KEEP_MODELS = 64
+_WARNINGS = ("-Wno-fatal", "-Wno-lint", "-Wno-style")
+
+
+def default_cache_dir() -> Path:
+    """``$STOCHFLOW_SIM_CACHE``, else ``$XDG_CACHE_HOME/stochflow/verilator``."""
+    override = os.environ.get("STOCHFLOW_SIM_CACHE")
+    if override:
+        return Path(override)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "stochflow" / "verilator"
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """What changes the compiled model (and therefore the cache key).
+
+    ``coverage``: per-bit toggle counters (``--coverage-toggle``), written to a
+    ``coverage.dat`` at the end of a run. ``saif``: SAIF tracing support
+    (``--trace-saif``). ``optimise``: the C++ optimisation of the model's own code.
+    """
+
+    coverage: bool = False
+    saif: bool = False
+    optimise: str = "-Os"
+
+    def verilator_flags(self) -> list[str]:
+        flags = [*_WARNINGS, "--x-assign", "fast", "--x-initial", "fast"]
+        if self.coverage:
+            flags.append("--coverage-toggle")
+        if self.saif:
+            flags.append("--trace-saif")
+        return flags
+
+
+@dataclass(frozen=True)
+class ModelBuild:
+    """A built model: the cocotb runner's ``build_dir`` and ``hdl_toplevel``."""
+
+    directory: Path
+    top: str
+    key: str
+    options: BuildOptions
+    seconds: float  # wall time of the build that made it (0 when it came from the cache)
+    cpu_seconds: float  # CPU time of Verilator and the compiler (0 from the cache)
+    cached: bool
+    verilator_version: str
+
+    @property
+    def executable(self) -> Path:
+        return self.directory / self.top
+
+
+def _sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _cocotb_main() -> Path:
+    import cocotb_tools.config as cocotb_config
+
+    return Path(cocotb_config.share_dir) / "lib" / "verilator" / "verilator.cpp"
+
+
+def build_key(
+    sources: Sequence[Path], top: str, options: BuildOptions, tools: Toolchain
+) -> str:
+    """sha256 of everything that decides the compiled model."""
+    document = {
+        "schema": KEY_SCHEMA,
+        "top": top,
+        "sources": [[path.name, _sha256_file(path)] for path in sources],
+        "options": asdict(options),
+        "flags": options.verilator_flags(),
+        "tools": tools.fingerprint(),
+        "main": _sha256_file(_cocotb_main()),
+    }
+    text = json.dumps(document, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _runtime_key(options: BuildOptions, tools: Toolchain) -> str:
+    document = {"tools": tools.fingerprint(), "coverage": options.coverage, "saif": options.saif}
+    return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()[:24]
+
+
+def _control_file(top: str) -> str:
+    """Only the top's ports need VPI access; the design inside stays fully optimised."""
+    return f'`verilator_config\npublic_flat_rw -module "{top}" -var "*"\n'
+
+
+def _run(command: list[str], log: Path, env: dict[str, str], what: str, cwd: Path) -> float:
+    """Run one build step into the log; returns its CPU seconds (children included)."""
+    with log.open("a", encoding="utf-8") as stream:
+        stream.write(f"$ {' '.join(command)}\n")
+        stream.flush()
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=stream,
+                                   stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        tail = "\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-25:])
+        raise SimulationError(f"{what} failed (exit {process.returncode}); log {log}:\n{tail}")
+    return usage.ru_utime + usage.ru_stime
+
+
+def _seed_runtime(cache: Path, key: str, build_dir: Path) -> bool:
+    folder = cache / RUNTIME / key
+    if not folder.is_dir():
+        return False
+    for item in folder.iterdir():
+        shutil.copy2(item, build_dir / item.name)
+        os.utime(build_dir / item.name)  # newer than the runtime sources: make keeps them
+    return True
+
+
+def _save_runtime(cache: Path, key: str, build_dir: Path) -> None:
+    target = cache / RUNTIME / key
+    if target.is_dir():
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{key}."))
+    try:
+        for name in RUNTIME_OBJECTS:
+            for suffix in (".o", ".d"):
+                item = build_dir / f"{name}{suffix}"
+                if item.is_file():
+                    shutil.copy2(item, staging / item.name)
+        os.replace(staging, target)
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)  # another build saved it first
+
+
+def _generated_bytes(build_dir: Path) -> int:
+    return sum(path.stat().st_size for path in build_dir.glob("Vtop*.cpp"))
+
+
+def _strip(build_dir: Path, top: str) -> None:
+    """Keep the executable, the log and the inputs; objects and C++ are rebuilt from them."""
+    keep = {top, MANIFEST, "build.log", "src", "top.vlt"}
+    for item in build_dir.iterdir():
+        if item.name in keep:
+            continue
+        if item.is_dir():
+            shutil.rmtree(item, ignore_errors=True)
+        else:
+            item.unlink(missing_ok=True)
+
+
+def _prune(models: Path, keep: int) -> None:
+    entries = [path for path in models.iterdir() if (path / MANIFEST).is_file()]
+    if len(entries) <= keep:
+        return
+    entries.sort(key=lambda path: (path / MANIFEST).stat().st_mtime, reverse=True)
+    for stale in entries[keep:]:
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+def build_model(
+    sources: Sequence[str | os.PathLike[str]],
+    top: str,
+    options: BuildOptions | None = None,
+    *,
+    cache_dir: str | os.PathLike[str] | None = None,
+    jobs: int | None = None,
+) -> ModelBuild:
+    """Build (or find in the cache) the cocotb/Verilator model of ``sources`` with ``top``.
+
+    ``jobs`` bounds ``make -j`` (default: every core). Raises :class:`SimulationError`
+    when a tool is missing or Verilator/the compiler fails, with the log's tail.
+    """
+    options = options or BuildOptions()
+    paths = [Path(source).resolve() for source in sources]
+    for path in paths:
+        if not path.is_file():
+            raise SimulationError(f"{path}: no such Verilog source")
+    tools = toolchain()
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    key = build_key(paths, top, options, tools)
+    final = cache / MODELS / key
+    if (final / MANIFEST).is_file() and (final / top).is_file():
+        os.utime(final / MANIFEST)  # recently used: kept by pruning
+        return ModelBuild(final, top, key, options, 0.0, 0.0, True, tools.verilator_version)
+
+    (cache / STAGING).mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=cache / STAGING, prefix=f"{key[:16]}."))
+    started = time.perf_counter()
+    try:
+        cpu = _build_in(staging, paths, top, options, tools, cache, jobs)
+        seconds = time.perf_counter() - started
+        manifest = {"key": key, "top": top, "options": asdict(options),
+                    "tools": tools.fingerprint(), "seconds": round(seconds, 3),
+                    "cpu_seconds": round(cpu, 3),
+                    "sources": [path.name for path in paths]}
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        final.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(staging, final)
+        except OSError:
+            if not (final / MANIFEST).is_file():
+                raise
+            shutil.rmtree(staging, ignore_errors=True)  # built concurrently elsewhere
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    _prune(final.parent, KEEP_MODELS)
+    return ModelBuild(final, top, key, options, seconds, cpu, False, tools.verilator_version)
+
+
+def runtime_ready(options: BuildOptions, cache_dir: str | os.PathLike[str] | None = None) -> bool:
+    """Whether the Verilator runtime for ``options`` is already compiled in the cache."""
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    return (cache / RUNTIME / _runtime_key(options, toolchain())).is_dir()
+
+
+def _build_in(
+    build_dir: Path,
+    paths: list[Path],
+    top: str,
+    options: BuildOptions,
+    tools: Toolchain,
+    cache: Path,
+    jobs: int | None,
+) -> float:
+    import cocotb_tools.config as cocotb_config
+
+    source_dir = build_dir / "src"
+    source_dir.mkdir()
+    copies = []
+    for index, path in enumerate(paths):
+        copy = source_dir / (path.name if path.name not in {c.name for c in copies}
+                             else f"{index}_{path.name}")
+        shutil.copy2(path, copy)
+        copies.append(copy)
+    control = build_dir / "top.vlt"
+    control.write_text(_control_file(top), encoding="utf-8")
+    libs = cocotb_config.libs_dir
+    env = verilator_environment()
+    log = build_dir / "build.log"
+    verilate = [
+        str(tools.verilator), "-cc", "--exe", "-Mdir", str(build_dir),
+        "--top-module", top, "--vpi", "--prefix", "Vtop", "-o", top,
+        "-LDFLAGS", f"-Wl,-rpath,{libs} -L{libs} -lcocotbvpi_verilator",
+        *options.verilator_flags(), str(control), str(_cocotb_main()),
+        *(str(copy) for copy in copies),
+    ]
+    cpu = _run(verilate, log, env, "Verilator", build_dir)
+    runtime_key = _runtime_key(options, tools)
+    _seed_runtime(cache, runtime_key, build_dir)
+    split = _generated_bytes(build_dir) > SPLIT_ABOVE_BYTES
+    cores = jobs or os.cpu_count() or 1
+    make = [
+        tools.make, "-j", str(cores), "-C", str(build_dir), "-f", "Vtop.mk",
+        *make_overrides(tools),
+        f"OPT_FAST={options.optimise}", f"OPT_SLOW={options.optimise}", "OPT_GLOBAL=-Os",
+        f"VM_PARALLEL_BUILDS={1 if split else 0}",
+    ]
+    cpu += _run(make, log, env, "the C++ build of the Verilator model", build_dir)
+    _save_runtime(cache, runtime_key, build_dir)
+    if not (build_dir / top).is_file():
+        raise SimulationError(f"the model build left no executable {build_dir / top}")
+    _strip(build_dir, top)
+    return cpu

@@ -1,0 +1,74 @@
+"""The exact knapsack core: equals brute force, respects budgets, monotone, deterministic."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from stochflow.surrogate.knapsack import brute_force_mckp, pareto_mask, solve_mckp
+
+
+@st.composite
+def problems(draw: st.DrawFn) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray]:
+    groups = draw(st.integers(1, 4))
+    resources = draw(st.integers(1, 3))
+    objectives, costs = [], []
+    for _ in range(groups):
+        n = draw(st.integers(1, 5))
+        objectives.append(np.array(draw(st.lists(st.integers(0, 50), min_size=n, max_size=n)), dtype=float))
+        flat = draw(st.lists(st.integers(1, 40), min_size=n * resources, max_size=n * resources))
+        costs.append(np.array(flat, dtype=float).reshape(n, resources))
+    capacities = np.array(draw(st.lists(st.integers(1, 120), min_size=resources, max_size=resources)), dtype=float)
+    return objectives, costs, capacities
+
+
+def _total(costs: list[np.ndarray], choice: tuple[int, ...]) -> np.ndarray:
+    return np.sum([costs[k][i] for k, i in enumerate(choice)], axis=0)
+
+
+@settings(max_examples=80, deadline=None)
+@given(problems())
+def test_solver_equals_brute_force(problem) -> None:
+    objectives, costs, capacities = problem
+    exact = solve_mckp(objectives, costs, capacities)
+    brute = brute_force_mckp(objectives, costs, capacities)
+    assert (exact.choice is None) == (brute.choice is None)
+    if exact.choice is not None:
+        assert exact.objective == brute.objective
+        assert np.all(_total(costs, exact.choice) <= capacities)
+
+
+@settings(max_examples=100, deadline=None)
+@given(problems(), st.floats(0.3, 1.0), st.floats(1.0, 3.0))
+def test_tighter_never_breaks_looser_never_worse(problem, tighter, looser) -> None:
+    objectives, costs, capacities = problem
+    base = solve_mckp(objectives, costs, capacities)
+    tight = solve_mckp(objectives, costs, capacities * tighter)
+    loose = solve_mckp(objectives, costs, capacities * looser)
+    if tight.choice is not None:
+        assert np.all(_total(costs, tight.choice) <= capacities * tighter + 1e-9)
+        assert base.choice is not None and base.objective <= tight.objective
+    if base.choice is not None:
+        assert loose.choice is not None and loose.objective <= base.objective
+
+
+@settings(max_examples=50, deadline=None)
+@given(problems())
+def test_identical_inputs_identical_output(problem) -> None:
+    objectives, costs, capacities = problem
+    first = solve_mckp(objectives, costs, capacities)
+    second = solve_mckp([o.copy() for o in objectives], [c.copy() for c in costs], capacities.copy())
+    assert first == second
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 60), st.integers(1, 4), st.integers(0, 2**32 - 1))
+def test_pareto_mask_keeps_exactly_the_non_dominated(n: int, d: int, seed: int) -> None:
+    points = np.random.default_rng(seed).integers(0, 6, size=(n, d)).astype(float)
+    mask = pareto_mask(points)
+    for i in range(n):
+        dominated = any(
+            np.all(points[j] <= points[i]) and (np.any(points[j] < points[i]) or j < i)
+            for j in range(n) if j != i
+        )
+        assert mask[i] == (not dominated), (i, points)
