@@ -60,6 +60,7 @@ def run(tool: str, args: list[str], cwd: Path, *, may_fail: bool = False) -> str
 
 # nextpnr prints the utilisation before it gives up on a design that does not fit.
 LC_USED = re.compile(r"ICESTORM_LC:\s+(\d+)/\s*(\d+)")
+UTILISATION = re.compile(r"(ICESTORM_\w+):\s+(\d+)/\s*(\d+)")
 
 
 def measure(network: Network, folder: Path, pnr: bool) -> dict[str, object]:
@@ -85,6 +86,10 @@ def measure(network: Network, folder: Path, pnr: bool) -> dict[str, object]:
             used = LC_USED.findall(failure)
             row["lc"] = int(used[-1][0]) if used else "?"
             row["fits"] = False
+            row["short_of"] = ",".join(
+                kind for kind, used, available in UTILISATION.findall(failure)
+                if int(used) > int(available)
+            ) or "?"
         else:
             report = json.loads((folder / "report.json").read_text())
             row["lc"] = report["utilization"]["ICESTORM_LC"]["used"]
@@ -102,10 +107,10 @@ def main() -> int:
     parser.add_argument("--keep", type=Path, help="keep build folders here")
     args = parser.parse_args()
     targets = [int(item) for item in args.fold_cycles.split(",")]
-    console = Console()
+    console = Console(width=200)
     table = Table(title="sc_board on iCE40 (synth_ice40 stat = tool:yosys; LC, Fmax = tool:nextpnr)")
     for column in ("design", "F per layer", "folding", "latency", "SB_LUT4", "SB_CARRY", "FF",
-                   "RAM", "LC (UP5K 5280)", "Fmax MHz", "synth s"):
+                   "SB_RAM (UP5K 30)", "LC (UP5K 5280)", "Fmax MHz", "synth s"):
         table.add_column(column)
     root = args.keep or Path(tempfile.mkdtemp(prefix="rtl-resources-", dir=Path.cwd()))
     for spec_path in args.specs:
@@ -117,7 +122,7 @@ def main() -> int:
                 row = measure(network, folder, args.pnr)
             fits = ""
             if "lc" in row:
-                fits = f"{row['lc']} ({'fits' if row['fits'] else 'does not fit'})"
+                fits = f"{row['lc']} ({'fits' if row['fits'] else 'short of ' + row['short_of']})"
             table.add_row(
                 base.config.name,
                 ",".join(str(layer.fold_cycles) for layer in network.layers),

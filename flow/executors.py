@@ -168,17 +168,19 @@ def default_jobs() -> int:
 
 
 _interrupted = False
+_running = False  # a job is executing in this worker
 _stop: Any = None  # the pool's shared "stop" event, set by the parent on an interrupt
 
 
 def _on_interrupt(signum: int, frame: object) -> None:
-    """First SIGINT: stop the running job (its tools are killed on the way out); after that,
-    only remember it, so a second signal cannot cut that clean-up short."""
+    """First SIGINT during a job: stop it (its tools are killed on the way out). Otherwise
+    only remember it: an idle worker then leaves quietly when the pool shuts down, and a
+    second signal cannot cut a job's clean-up short."""
     global _interrupted
-    if _interrupted:
-        return
+    first = not _interrupted
     _interrupted = True
-    raise KeyboardInterrupt
+    if first and _running:
+        raise KeyboardInterrupt
 
 
 def _worker_start(pids: Any, stop: Any) -> None:
@@ -189,9 +191,14 @@ def _worker_start(pids: Any, stop: Any) -> None:
 
 
 def _call(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    global _running
     if _interrupted or (_stop is not None and _stop.is_set()):
         raise KeyboardInterrupt  # handed over before the interrupt: do not start it
-    return fn(*args, **kwargs)
+    _running = True
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        _running = False
 
 
 class LocalExecutor(Executor):

@@ -271,7 +271,7 @@ def run_point(point: SweepPoint, settings: SweepSettings) -> PointOutcome:
     started = time.perf_counter()
     folder = settings.out_dir / point.label
     try:
-        design = _ensure_design(point.network, folder / DESIGN_FOLDER, settings.network_file)
+        design = _generate(point.network, folder / DESIGN_FOLDER, settings.network_file)
         out = folder / settings.target
         if settings.store_writes == "workers":
             with EvidenceStore(settings.store_path) as store:
@@ -309,7 +309,7 @@ def _outcome(point: SweepPoint, result: BuildResult, seconds: float) -> PointOut
     )
 
 
-def _ensure_design(network: Network, folder: Path, network_file: str | None) -> Path:
+def _generate(network: Network, folder: Path, network_file: str | None) -> Path:
     """Generate the point's RTL and design.json (always: the build must measure what the
     generator makes now; an unchanged design gives the same bytes, so the build cache
     still answers it)."""
@@ -333,14 +333,12 @@ def run_sweep(
     On an interrupt the report so far is written (``interrupted: true``) and the
     interrupt is raised again once the executor has stopped its jobs.
     """
-    get_target(settings.target)  # an unknown target is refused before any job starts
-    validate_clock_mhz(settings.clock_mhz)
-    settings.out_dir.mkdir(parents=True, exist_ok=True)
-    report = SweepReport(settings.target, settings.clock_mhz, len(points))
-    started = time.perf_counter()
-    by_label = {point.label: point for point in points}
-    try:
-        with executor:
+    with executor:
+        _prepare(settings)
+        report = SweepReport(settings.target, settings.clock_mhz, len(points))
+        started = time.perf_counter()
+        by_label = {point.label: point for point in points}
+        try:
             jobs = [executor.submit(run_point, point, settings, tag=point.label) for point in points]
             for completed in executor.as_completed(jobs):
                 point = by_label[completed.tag]
@@ -356,13 +354,23 @@ def run_sweep(
                 report.outcomes.append(outcome)
                 if on_outcome is not None:
                     on_outcome(outcome)
-    except KeyboardInterrupt:
-        report.interrupted = True
-        raise
-    finally:
-        report.seconds = time.perf_counter() - started
-        write_report(report, settings.out_dir / SUMMARY_FILE)
+        except KeyboardInterrupt:
+            report.interrupted = True
+            raise
+        finally:
+            report.seconds = time.perf_counter() - started
+            write_report(report, settings.out_dir / SUMMARY_FILE)
     return report
+
+
+def _prepare(settings: SweepSettings) -> None:
+    """Refuse bad settings before any job starts; create the store once, before its writers."""
+    get_target(settings.target)
+    validate_clock_mhz(settings.clock_mhz)
+    if settings.out_dir.exists() and not settings.out_dir.is_dir():
+        raise UsageError(f"{settings.out_dir}: exists and is not a folder")
+    settings.out_dir.mkdir(parents=True, exist_ok=True)
+    EvidenceStore(settings.store_path).close()
 
 
 def _record(settings: SweepSettings, outcome: PointOutcome) -> None:

@@ -173,6 +173,7 @@ def _write_atomic(path: Path, content: str | bytes) -> None:
             stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
+        os.chmod(temporary, 0o644)  # mkstemp makes 0600; these are ordinary outputs
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -185,6 +186,8 @@ def generate(
     """Write RTL, weights and manifest into ``out_dir``; returns the ``design.json`` path."""
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
+    # An old manifest goes first: until the new one lands, the folder claims nothing.
+    (folder / DESIGN_FILE).unlink(missing_ok=True)
     network_v = network_verilog(network)
     board_v = board_verilog(network)
     _write_atomic(folder / NETWORK_FILE, network_v)

@@ -14,7 +14,13 @@ from collections.abc import Sequence
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
 
-__all__ = ["clamp_signed", "less_than_constant", "popcount", "saturation_flags"]
+__all__ = [
+    "at_least_constant",
+    "clamp_signed",
+    "less_than_constant",
+    "popcount",
+    "saturation_flags",
+]
 
 
 def less_than_constant(value: Value, constant: int) -> Value:
@@ -35,6 +41,13 @@ def less_than_constant(value: Value, constant: int) -> Value:
         one = constant >> bit & 1
         result = (~value[bit] | result) if one else (~value[bit] & result)
     return result
+
+
+def at_least_constant(value: Value, constant: int) -> Value:
+    """``value >= constant`` for a signed ``value`` and ``0 ≤ constant < 2^(len-1)``."""
+    value = Value.cast(value)
+    low_bits = value[: len(value) - 1]
+    return ~value[-1] & ~less_than_constant(low_bits, constant)
 
 
 def popcount(m: Module, bits: Sequence[Value], name: str = "pc") -> Value:

@@ -6,12 +6,19 @@ its own counter and commits at the last one (``period_end``): membrane update, s
 register, spike counter and one step of its random sources, which therefore hold their
 numbers for the whole period. Arithmetic is that of ``docs/arithmetic.md``.
 
-Unfolded (``F = 1``) every weight is a constant of its comparator, written as a small
-AND/OR chain of ``u``. Folded, the ``f`` comparators of a neuron are shared by the
-``F`` column groups: a synchronous ROM read one cycle ahead holds the sign-magnitude
-weights of every slot, and each slot's stream number and input bit are multiplexed
-from the group's column (one multiplexer per slot, shared by all neurons). Encoded
-layers compare all inputs in parallel in both cases.
+Three implementations of the same arithmetic, by ``F``:
+
+- ``F = 1``: every weight is a constant of its comparator, written as a small AND/OR
+  chain of ``u``; one parallel counter over all columns.
+- ``1 < F < ROM_FOLD_CYCLES``: the same constant comparators; each of the ``f`` slots
+  multiplexes the product of its column in the current group, so only the counter
+  shrinks.
+- ``F ≥ ROM_FOLD_CYCLES``: the ``f`` comparators of a neuron are shared by the ``F``
+  groups: a synchronous ROM read one cycle ahead holds the sign-magnitude weights of
+  every slot, and each slot's stream number and input bit are multiplexed from the
+  group's column (one multiplexer per slot, shared by all neurons).
+
+Encoded layers compare all their inputs in parallel in every case.
 """
 
 from __future__ import annotations
@@ -24,12 +31,16 @@ from amaranth.lib.wiring import In, Out
 
 from .config import LayerConfig
 from .network import LayerWeights
-from .rtl_arith import less_than_constant, popcount, saturation_flags
+from .rtl_arith import at_least_constant, less_than_constant, popcount, saturation_flags
 from .rtl_sources import SourceBank
 
-__all__ = ["BLOCK_ROM_DEPTH", "ScLayer", "membrane_start"]
+__all__ = ["BLOCK_ROM_DEPTH", "ROM_FOLD_CYCLES", "ScLayer", "membrane_start"]
 
-# Weight ROMs at least this deep (fold cycles) are marked for block RAM.
+# Folded layers with fewer fold cycles keep one constant comparator per weight and
+# multiplex the products (a ROM + shared comparator pays off only over enough cycles;
+# measured on iCE40, see docs/rtl.md). Weight ROMs at least BLOCK_ROM_DEPTH deep are
+# marked for block RAM.
+ROM_FOLD_CYCLES = 8
 BLOCK_ROM_DEPTH = 32
 
 
@@ -132,6 +143,10 @@ class ScLayer(wiring.Component):
         magnitudes, negative = self._column_weights()
         if folds == 1:
             partials = self._unfolded_counts(m, weight_numbers, input_bits, magnitudes, negative)
+        elif folds < ROM_FOLD_CYCLES:
+            partials = self._multiplexed_counts(
+                m, group, weight_numbers, input_bits, magnitudes, negative
+            )
         else:
             slot_numbers, slot_bits = self._slot_multiplexers(m, group, weight_numbers, input_bits)
             partials = self._folded_counts(
@@ -168,6 +183,36 @@ class ScLayer(wiring.Component):
         negative = popcount(m, negative_terms, f"neg{neuron}")
         m.d.comb += count.eq(_as_signed(positive) - _as_signed(negative))
         return count
+
+    # -- lightly folded: constant comparators, products multiplexed onto the slots -------
+
+    def _multiplexed_counts(
+        self, m: Module, group: Value, numbers: list[Value], bits: list[Value],
+        magnitudes: np.ndarray, negative: np.ndarray,
+    ) -> list[Value]:
+        """Every weight keeps its constant comparator; each slot selects the product of
+        the current group's column, so only the parallel counter shrinks with folding."""
+        assert self.layer.folding is not None
+        zero = Const(0, 1)
+        partials = []
+        for i in range(self.layer.n_out):
+            positive_terms, negative_terms = [], []
+            for slot in range(self.layer.folding):
+                positive_entries, negative_entries = [], []
+                for column in self._slot_columns(slot):
+                    magnitude = int(magnitudes[i, column]) if column is not None else 0
+                    product = zero
+                    if magnitude:
+                        product = bits[column] & less_than_constant(numbers[column], magnitude)
+                    is_negative = column is not None and bool(negative[i, column])
+                    positive_entries.append(zero if is_negative else product)
+                    negative_entries.append(product if is_negative else zero)
+                for entries, terms in ((positive_entries, positive_terms),
+                                       (negative_entries, negative_terms)):
+                    if any(entry is not zero for entry in entries):
+                        terms.append(_select(entries, group))
+            partials.append(self._signed_count(m, i, positive_terms, negative_terms))
+        return partials
 
     # -- folded: per-slot multiplexers, a weight ROM, f comparators per neuron ------------
 
@@ -309,16 +354,15 @@ class ScLayer(wiring.Component):
                 ]
             # Saturation, firing and reset in one step: above the range the clamped value
             # (2^(B-1) - 1 ≥ θ) always fires and leaves a constant; below it never fires;
-            # in range a ≥ θ ⇔ a - θ ≥ 0, and a - θ is the membrane after the spike.
+            # in range the spike subtracts θ (one adder whose operand is θ or 0).
             too_high, too_low = saturation_flags(leaked, width)
-            reduced = Signal(signed(len(leaked) + 1), name=f"a_fired{i}")
-            m.d.comb += reduced.eq(leaked - threshold)
             fire = Signal(name=f"fire{i}")
-            m.d.comb += fire.eq(too_high | (~too_low & ~reduced[-1]))
+            m.d.comb += fire.eq(too_high | (~too_low & at_least_constant(leaked, threshold)))
+            reduced = Signal(signed(len(leaked)), name=f"a_reset{i}")
+            m.d.comb += reduced.eq(leaked - Mux(fire, threshold, 0))
             following = Signal(signed(width), name=f"v_next{i}")
             m.d.comb += following.eq(
-                Mux(too_high, high - threshold,
-                    Mux(too_low, low, Mux(fire, reduced[:width], leaked[:width])))
+                Mux(too_high, high - threshold, Mux(too_low, low, reduced[:width]))
             )
             with m.If(self.restart):
                 m.d.sync += [membrane.eq(start), spike.eq(0), count.eq(0)]

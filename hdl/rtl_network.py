@@ -23,7 +23,7 @@ next start. ``spike_valid_l<k>`` is 1 in the cycle after layer ``k`` commits a p
 
 from __future__ import annotations
 
-from amaranth.hdl import Const, Module, Mux, Signal
+from amaranth.hdl import Const, Module, Mux, Signal, Value
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -47,12 +47,10 @@ def latency_cycles(network: Network) -> int:
     return compute_cycles(network) + 1
 
 
-def regenerated_values(count: object, count_length: int, precision: int) -> object:
+def regenerated_values(count: Value, count_length: int, precision: int) -> Value:
     """``q = (count · 2^p) / L`` as an exact shift (floored when ``2^p < L``)."""
     shift = precision - (count_length.bit_length() - 1)
-    if shift >= 0:
-        return count << shift  # type: ignore[operator]
-    return count >> -shift  # type: ignore[operator]
+    return count << shift if shift >= 0 else count >> -shift
 
 
 def network_signature(network: Network) -> wiring.Signature:
@@ -192,8 +190,8 @@ class ScNetwork(wiring.Component):
         )
 
 
-def _any(terms: list) -> object:
-    result = Const(0, 1)
+def _any(terms: list[Value]) -> Value:
+    result: Value = Const(0, 1)
     for term in terms:
         result = result | term
     return result

@@ -6,9 +6,9 @@ keep a build short, each measured on the 2-core CI machine (``docs/simulation.md
 
 - the Verilator runtime (``verilated*.cpp``, ~7 CPU-seconds, the same for every model
   with the same options) is compiled once and its objects are reused by later builds;
-- small models are compiled as one translation unit (``VM_PARALLEL_BUILDS=0``), which
-  skips the two precompiled headers (~4 CPU-seconds); large ones are split so ``make``
-  can use every core;
+- a model is compiled as one translation unit (``VM_PARALLEL_BUILDS=0``), which skips
+  the two precompiled headers (~4 CPU-seconds); only a large one built with several
+  cores is split so ``make`` can use them all;
 - only the top module's signals are made VPI-visible (``public_flat_rw`` in a control
   file) rather than every signal (``--public-flat-rw``), so Verilator keeps optimising
   the inside of the design.
@@ -299,8 +299,8 @@ def _build_in(
     cpu = _run(verilate, log, env, "Verilator", build_dir)
     runtime_key = _runtime_key(options, tools)
     _seed_runtime(cache, runtime_key, build_dir)
-    split = _generated_bytes(build_dir) > SPLIT_ABOVE_BYTES
     cores = jobs or os.cpu_count() or 1
+    split = cores > 1 and _generated_bytes(build_dir) > SPLIT_ABOVE_BYTES
     make = [
         tools.make, "-j", str(cores), "-C", str(build_dir), "-f", "Vtop.mk",
         *make_overrides(tools),

@@ -13,6 +13,7 @@ RTL for a network (what the equivalence matrix uses).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -81,8 +82,15 @@ class DesignUnderTest:
                 f"{root / 'design.json'}: design_hash {str(manifest.get('design_hash'))[:12]} "
                 f"is not the network's ({network.design_hash[:12]})"
             )
-        return cls(network, root / manifest["rtl"]["file"], list(manifest["ports"]),
-                   int(manifest["latency_cycles"]), manifest.get("name", network.config.name))
+        verilog = root / manifest["rtl"]["file"]
+        try:
+            digest = hashlib.sha256(verilog.read_bytes()).hexdigest()
+        except OSError as error:
+            raise SimulationError(f"{verilog}: cannot read the RTL ({error.strerror})") from None
+        if digest != manifest["rtl"]["sha256"]:
+            raise SimulationError(f"{verilog}: changed since design.json was written (sha256)")
+        return cls(network, verilog, list(manifest["ports"]), int(manifest["latency_cycles"]),
+                   manifest.get("name", network.config.name))
 
     @classmethod
     def generate(
@@ -425,7 +433,8 @@ def measure_throughput(
 
     Inferences run back to back touching only ``start``/``done``; ``wall_seconds`` is the
     bench loop's wall time (no build, no simulator start-up). Returns ``{"cycles",
-    "wall_seconds", "simulator", "version", "build_seconds", "latency_cycles"}``.
+    "wall_seconds", "simulator", "version", "build_seconds", "build_cpu_seconds",
+    "latency_cycles"}`` (build figures are 0 when the model came from the cache).
     """
     inputs = np.asarray(inputs_q)
     with tempfile.TemporaryDirectory(prefix="stochflow-throughput-") as scratch:
@@ -446,5 +455,6 @@ def measure_throughput(
         "simulator": SIMULATOR,
         "version": build.verilator_version,
         "build_seconds": build.seconds,
+        "build_cpu_seconds": build.cpu_seconds,
         "latency_cycles": sorted(set(outcome.latencies)),
     }

@@ -19,15 +19,20 @@ sum over layers, so the knapsack stays separable. Two proxies exist:
     RMS difference of the network's output spike rates (last layer counts / L) between
     a reference network and the same network with *only layer k* set to the option
     (in the stream architecture every layer takes the option's shared ``L``). The
-    reference has every layer at ``L = 4096``, the highest precision of the space and a
-    permuted 16-bit Sobol source. Results are cached on disk keyed by (weights hash,
-    layer, knobs, calibration data hash).
+    reference has every layer at ``L = 4096``, ``p = 12`` and a permuted Sobol source of
+    width ``log2 L`` (12 bits): its first ``L`` points are a permutation of every value,
+    so every bit-permuted stream still sees each value once and has mean exactly
+    ``(2^p - 1) / 2^(p+1)``. (A wider Sobol register would leave its low bits zero over
+    ``L`` points and the permutation would move those zeros to the top: biased streams.)
+    Results are cached on disk keyed by (weights hash, calibration data hash, layer,
+    knobs, reference sources).
 
 The final network's accuracy is measured separately with the golden model.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -42,7 +47,7 @@ import numpy as np
 from stochflow.hdl.config import RngSpec
 from stochflow.hdl.rng import stream_numbers
 
-from .space import LayerSpace
+from .space import LayerSpace, rng_key
 
 STREAM_ERROR_SOURCE = "model:sc-stream-error"
 GOLDEN_ERROR_SOURCE = "sim:golden"
@@ -63,10 +68,25 @@ def default_cache_dir() -> Path:
 
 
 def _unique_triples(space: LayerSpace) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct (L, p, variant) rows (error does not depend on folding) and the inverse map."""
-    triples = np.stack([space.lengths, space.precisions, space.variant], axis=1)
-    unique, inverse = np.unique(triples, axis=0, return_inverse=True)
-    return unique, inverse.reshape(-1)
+    """Distinct (L, p, variant) rows (error does not depend on folding) and the inverse map.
+
+    Rows are in lexicographic order; one integer key per option keeps this a 1-D sort.
+    """
+    variants = max(len(space.variants), 1)
+    precision_span = int(space.precisions.max()) + 1
+    key = (space.lengths * precision_span + space.precisions) * variants + space.variant
+    unique, inverse = np.unique(key, return_inverse=True)
+    triples = np.stack([unique // variants // precision_span, unique // variants % precision_span,
+                        unique % variants], axis=1)
+    return triples, inverse.reshape(-1)
+
+
+@functools.cache
+def _stream_numbers(spec: RngSpec, streams: int, length: int) -> np.ndarray:
+    """The full-width numbers of every stream (read-only; shared by every model instance)."""
+    numbers = stream_numbers(spec, streams, length, spec.width)
+    numbers.setflags(write=False)
+    return numbers
 
 
 @dataclass
@@ -77,26 +97,26 @@ class StreamErrorModel:
     grid: int = 5
     source: str = STREAM_ERROR_SOURCE
 
-    def __post_init__(self) -> None:
-        self._memo: dict[tuple[Any, ...], np.ndarray] = {}
-
     def layer_errors(self, space: LayerSpace) -> np.ndarray:
-        unique, inverse = _unique_triples(space)
-        lengths = tuple(sorted({int(v) for v in unique[:, 0]}))
+        lengths = np.unique(space.lengths)
+        precisions = np.unique(space.precisions)
+        length_index = np.searchsorted(lengths, space.lengths)
+        precision_index = np.searchsorted(precisions, space.precisions)
         streams = min(self.streams, space.layer.columns)
-        per_triple = np.empty(len(unique))
-        for v in np.unique(unique[:, 2]):
-            variant = space.variants[int(v)]
-            rows = np.flatnonzero(unique[:, 2] == v)
-            precisions = tuple(sorted({int(p) for p in unique[rows, 1]}))
-            table = self._variant_table(variant.weight, variant.input if space.encoder else None,
-                                        streams, lengths, precisions)
-            li = np.searchsorted(lengths, unique[rows, 0])
-            pi = np.searchsorted(precisions, unique[rows, 1])
-            per_triple[rows] = table[li, pi]
-        quantisation = 2.0 ** (-2.0 * unique[:, 1]) / 12.0
-        scale = math.sqrt(space.layer.columns)
-        return (scale * np.sqrt(per_triple**2 + quantisation))[inverse]
+        # One (L, p) table per source variant, looked up for every option at once.
+        table = np.full((len(space.variants), len(lengths), len(precisions)), np.nan)
+        width = np.array([variant.weight.width for variant in space.variants])
+        for v, variant in enumerate(space.variants):
+            usable = precisions[precisions <= width[v]]
+            if not len(usable):
+                continue
+            table[v, :, : len(usable)] = self._variant_table(
+                variant.weight, variant.input if space.encoder else None, streams,
+                tuple(int(x) for x in lengths), tuple(int(x) for x in usable),
+            )
+        sc_error = table[space.variant, length_index, precision_index]
+        quantisation = 2.0 ** (-2.0 * space.precisions) / 12.0
+        return math.sqrt(space.layer.columns) * np.sqrt(sc_error**2 + quantisation)
 
     def _variant_table(
         self,
@@ -106,49 +126,63 @@ class StreamErrorModel:
         lengths: tuple[int, ...],
         precisions: tuple[int, ...],
     ) -> np.ndarray:
-        """RMS SC error for every (L, p) of one source pair, shape (len(L), len(p))."""
-        key = (weight, encoder, streams, lengths, precisions, self.grid)
-        if key not in self._memo:
-            self._memo[key] = self._compute(weight, encoder, streams, lengths, precisions)
-        return self._memo[key]
+        """RMS SC error for every (L, p) of one source pair, shape (len(L), len(p)).
 
-    def _compute(
-        self,
-        weight: RngSpec,
-        encoder: RngSpec | None,
-        streams: int,
-        lengths: tuple[int, ...],
-        precisions: tuple[int, ...],
-    ) -> np.ndarray:
-        longest = max(lengths)
-        raw_w = stream_numbers(weight, streams, longest, weight.width).astype(np.int64)
-        raw_x = (
-            stream_numbers(encoder, streams, longest, encoder.width).astype(np.int64)
-            if encoder is not None
-            else None
-        )
-        fractions = np.arange(1, self.grid + 1) / (self.grid + 1)
-        out = np.empty((len(lengths), len(precisions)))
-        ends = np.array(lengths) - 1
-        for pi, p in enumerate(precisions):
-            scale = 1 << p
-            grid = np.round(fractions * scale).astype(np.int64)
-            u = raw_w >> (weight.width - p)
-            bits_w = u[:, :, None] < grid[None, None, :]  # (T, S, G)
-            if raw_x is None:
-                counts = np.cumsum(bits_w, axis=0, dtype=np.int32)[ends]  # (nL, S, G)
-                target = grid / scale
-                error = counts / np.array(lengths)[:, None, None] - target[None, None, :]
-            else:
-                assert encoder is not None
-                v = raw_x >> (encoder.width - p)
-                bits_x = v[:, :, None] < grid[None, None, :]
-                product = bits_w[:, :, :, None] & bits_x[:, :, None, :]  # (T, S, G, G)
-                counts = np.cumsum(product, axis=0, dtype=np.int32)[ends]
-                target = np.outer(grid, grid) / scale**2
-                error = counts / np.array(lengths)[:, None, None, None] - target[None, None]
-            out[:, pi] = np.sqrt(np.mean(error.reshape(len(lengths), -1) ** 2, axis=1))
-        return out
+        Memoised per process: every layer with as many streams shares the tables.
+        """
+        return _stream_error_table(weight, encoder, streams, lengths, precisions, self.grid)
+
+
+@functools.lru_cache(maxsize=4096)
+def _stream_error_table(
+    weight: RngSpec,
+    encoder: RngSpec | None,
+    streams: int,
+    lengths: tuple[int, ...],
+    precisions: tuple[int, ...],
+    grid: int,
+) -> np.ndarray:
+    """RMS over streams and operand grid of ``count_L / L - target`` for each (L, p).
+
+    A stream bit is ``[u < m]`` with grid levels ``m`` sorted, so it is 1 exactly for the
+    levels above ``k(t) = #{levels ≤ u(t)}``. Counting over ``t < L`` is then a histogram
+    of ``k`` (of ``(k_w, k_x)`` pairs for a product) per segment between the lengths,
+    summed cumulatively over segments and levels: O(T) per precision instead of O(T·G²).
+    """
+    longest = max(lengths)
+    raw_w = _stream_numbers(weight, streams, longest).astype(np.int64)
+    raw_x = None if encoder is None else _stream_numbers(encoder, streams, longest).astype(np.int64)
+    fractions = np.arange(1, grid + 1) / (grid + 1)
+    ends = np.array(lengths)
+    segment = np.searchsorted(ends, np.arange(longest), side="right")  # t < ends[segment]
+    segments = len(ends)
+    bins = grid + 1
+    stream_index = np.arange(streams)[None, :]
+    out = np.empty((len(lengths), len(precisions)))
+    for pi, p in enumerate(precisions):
+        scale = 1 << p
+        levels = np.round(fractions * scale).astype(np.int64)
+        k_w = np.searchsorted(levels, raw_w >> (weight.width - p), side="right")  # (T, S)
+        if raw_x is None:
+            flat = (segment[:, None] * streams + stream_index) * bins + k_w
+            histogram = np.bincount(flat.ravel(), minlength=segments * streams * bins)
+            histogram = histogram.reshape(segments, streams, bins)
+            counts = np.cumsum(np.cumsum(histogram, axis=0), axis=2)[:, :, :grid]  # (nL, S, G)
+            target = levels / scale
+            error = counts / ends[:, None, None] - target[None, None, :]
+        else:
+            assert encoder is not None
+            k_x = np.searchsorted(levels, raw_x >> (encoder.width - p), side="right")
+            flat = ((segment[:, None] * streams + stream_index) * bins + k_w) * bins + k_x
+            histogram = np.bincount(flat.ravel(), minlength=segments * streams * bins * bins)
+            histogram = histogram.reshape(segments, streams, bins, bins)
+            counts = np.cumsum(np.cumsum(np.cumsum(histogram, axis=0), axis=2), axis=3)
+            counts = counts[:, :, :grid, :grid]  # (nL, S, G, G)
+            target = np.outer(levels, levels) / scale**2
+            error = counts / ends[:, None, None, None] - target[None, None]
+        out[:, pi] = np.sqrt(np.mean(error.reshape(len(lengths), -1) ** 2, axis=1))
+    out.setflags(write=False)
+    return out
 
 
 class ErrorCache:
@@ -211,15 +245,34 @@ class GoldenLayerError:
     source: str = GOLDEN_ERROR_SOURCE
 
     def __post_init__(self) -> None:
+        length = self.reference_length
+        if length < 16 or length & (length - 1):
+            raise ValueError(f"reference_length: expected a power of two ≥ 16, got {length}")
+        if not 1 <= self.reference_precision <= self.reference_width:
+            raise ValueError(
+                f"reference_precision: expected 1…{self.reference_width} (log2 of the reference "
+                f"length), got {self.reference_precision}"
+            )
         self._reference_rates: dict[int, np.ndarray] = {}
         self._inputs_hash = hashlib.sha256(np.ascontiguousarray(self.inputs, dtype="<f8").tobytes()).hexdigest()
 
+    @property
+    def reference_width(self) -> int:
+        """Sobol width of the reference: ``log2 L``, so ``L`` points are every value once."""
+        return self.reference_length.bit_length() - 1
+
+    def reference_sources(self) -> tuple[RngSpec, RngSpec]:
+        """The reference's weight source and its encoder partner (next Sobol dimension)."""
+        width = self.reference_width
+        source = RngSpec(kind="sobol", width=width, seed=0, dimension=1, decorrelation="permuted")
+        partner = RngSpec(kind="sobol", width=width, seed=0, dimension=2, decorrelation="permuted")
+        return source, partner
+
     def _reference_knobs(self, layer_count: int) -> list[dict[str, Any]]:
         knobs = []
+        source, partner = self.reference_sources()
         for index in range(layer_count):
             encoder = index == 0 or self.spec.config.architecture == "regenerate"
-            source = RngSpec(kind="sobol", width=16, seed=0, dimension=1, decorrelation="permuted")
-            partner = RngSpec(kind="sobol", width=16, seed=0, dimension=2, decorrelation="permuted")
             knobs.append({
                 "bitstream_length": self.reference_length,
                 "precision": self.reference_precision,
@@ -252,6 +305,7 @@ class GoldenLayerError:
             space.variants[v].key,
             self.reference_length,
             self.reference_precision,
+            [rng_key(spec) for spec in self.reference_sources()],
         )
 
     def layer_errors(self, space: LayerSpace) -> np.ndarray:

@@ -40,9 +40,9 @@ from .accuracy import StreamErrorModel
 from .evidence import ObservationLoadError, load_observations, observations_from_payload
 from .features import layer_feature_matrix
 from .observation import BenchmarkObservation, Observation
-from .optimise import TargetInfo, fit_models
+from .optimise import TargetInfo, fit_models, score_layer
 from .prior import PriorUnavailable
-from .selector import Budget, BudgetError, LayerOptions, Problem, select
+from .selector import Budget, BudgetError, Problem, select
 from .space import SpaceLimits, layer_space
 
 __all__ = [
@@ -203,16 +203,10 @@ class SurrogateSCOptimizer:
         layers = []
         for profile in network:
             space = layer_space(profile_layer(profile), 0, "regenerate", self.limits)
-            features = layer_feature_matrix(space)
             error = accuracy.layer_errors(space)
             if profile.is_critical_path:
                 error = error * CRITICAL_PATH_WEIGHT
-            layers.append(LayerOptions(
-                space=space, error=error, error_source=accuracy.source,
-                luts=models.lut.predict(features, self.confidence),
-                ffs=models.ff.predict(features, self.confidence),
-                power=models.power.predict(features, self.confidence) if models.power else None,
-            ))
+            layers.append(score_layer(space, models, error, accuracy.source, self.confidence))
         problem = Problem(
             config=None, layers=layers, budget=budget, confidence=self.confidence,
             power_constant_mw=models.prior.network_power_mw() if models.power else None,

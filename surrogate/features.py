@@ -91,6 +91,47 @@ def _source_counts(spec: RngSpec | None, streams: int) -> _SourceCounts:
     return _SourceCounts(0, 0, 0, bits)
 
 
+def variant_source_counts(space: LayerSpace) -> np.ndarray:
+    """Per variant: LFSR bits, LFSR taps, Sobol bits, vdC bits (weight + encoder sources)."""
+    columns = space.layer.columns
+    per_variant = np.zeros((len(space.variants), 4))
+    for i, variant in enumerate(space.variants):
+        w = _source_counts(variant.weight, columns)
+        x = _source_counts(variant.input if space.encoder else None, space.layer.n_in)
+        per_variant[i] = (
+            w.lfsr_bits + x.lfsr_bits,
+            w.lfsr_taps + x.lfsr_taps,
+            w.sobol_bits + x.sobol_bits,
+            w.vdc_bits + x.vdc_bits,
+        )
+    return per_variant
+
+
+def _codes(values: np.ndarray) -> tuple[np.ndarray, int]:
+    """Dense codes 0…n-1 of the values (in sorted order) and n."""
+    distinct = np.unique(values)
+    return np.searchsorted(distinct, values), len(distinct)
+
+
+def cost_rows(space: LayerSpace) -> tuple[LayerSpace, np.ndarray]:
+    """The options with distinct feature rows, and for every option the row it shares.
+
+    Features depend on ``L``, ``p`` and the folding, and on the random source only through
+    its register and tap counts, so options that differ only in seed, in a polynomial with
+    as many taps, or in ``shared`` vs ``permuted`` wiring have one row: the prior and the
+    learned models are evaluated once per row (``rows.subset``) and indexed by ``inverse``.
+    """
+    _, source_code = np.unique(variant_source_counts(space), axis=0, return_inverse=True)
+    length_code, _ = _codes(space.lengths)
+    precision_code, n_precisions = _codes(space.precisions)
+    folding_code, n_foldings = _codes(space.folding)
+    n_sources = int(source_code.max()) + 1
+    key = ((length_code * n_precisions + precision_code) * n_sources
+           + source_code.reshape(-1)[space.variant]) * n_foldings + folding_code
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    return space.subset(first), inverse.reshape(-1)
+
+
 def layer_feature_matrix(space: LayerSpace, threshold: int | None = None) -> np.ndarray:
     """Feature rows (options × FEATURES) of every option of a layer."""
     layer = space.layer
@@ -111,16 +152,7 @@ def layer_feature_matrix(space: LayerSpace, threshold: int | None = None) -> np.
     else:
         membrane = membrane_width(columns, theta).astype(np.float64)
     count_bits = np.floor(np.log2(space.lengths)).astype(np.float64) + 1
-    per_variant = np.zeros((len(space.variants), 4))
-    for i, variant in enumerate(space.variants):
-        w = _source_counts(variant.weight, columns)
-        x = _source_counts(variant.input if space.encoder else None, layer.n_in)
-        per_variant[i] = (
-            w.lfsr_bits + x.lfsr_bits,
-            w.lfsr_taps + x.lfsr_taps,
-            w.sobol_bits + x.sobol_bits,
-            w.vdc_bits + x.vdc_bits,
-        )
+    per_variant = variant_source_counts(space)
     sources = per_variant[space.variant]
     folded = (cycles > 1).astype(np.float64)
     unfolded = 1.0 - folded

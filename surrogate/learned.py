@@ -19,6 +19,7 @@ with the calibration's own leave-one-out log error as its spread.
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -108,6 +109,11 @@ class Prediction:
     upper: np.ndarray
     source: str
 
+    def take(self, index: np.ndarray) -> Prediction:
+        """The predictions of the options ``index`` (rows shared by several options)."""
+        return Prediction(self.value[index], self.low[index], self.high[index], self.upper[index],
+                          self.source)
+
 
 def layer_config_from_record(record: dict[str, Any]) -> LayerConfig:
     """A LayerConfig from ``LayerConfig.to_dict()`` output (extra design.json keys ignored)."""
@@ -161,23 +167,26 @@ class MetricModel:
         return "predicted:gp" if self.regressor is not None else self.prior.source
 
     def prior_values(self, features: np.ndarray, network_level: bool = False) -> np.ndarray:
-        estimate = self.prior.from_features(np.atleast_2d(features))
-        if self.metric == "lut":
-            return estimate.luts
-        if self.metric == "ff":
-            return estimate.ffs
-        assert estimate.dynamic_power_mw is not None
-        values = estimate.dynamic_power_mw
-        return values + self.prior.network_power_mw() if network_level else values
+        values = self.prior.metric_values(np.atleast_2d(features), self.metric)
+        if self.metric == "power_mw" and network_level:
+            return values + self.prior.network_power_mw()
+        return values
 
     def predict(self, features: np.ndarray, confidence: float, network_level: bool = False) -> Prediction:
         base = self.prior_values(features, network_level)
-        if self.regressor is not None:
-            mean, std = self.regressor.predict(descriptors(features, base), return_std=True)
-        else:
-            mean, std = np.zeros(len(base)), np.full(len(base), self.prior_log_sigma)
         z_interval = norm.ppf(0.5 + self.interval_confidence / 2.0)
         z_upper = norm.ppf(confidence)
+        if self.regressor is None:
+            # One spread for every option: scale the prior instead of exp(log(·)).
+            sigma = self.prior_log_sigma
+            return Prediction(
+                value=base,
+                low=base * math.exp(-z_interval * sigma),
+                high=base * math.exp(z_interval * sigma),
+                upper=base * math.exp(z_upper * sigma),
+                source=self.source,
+            )
+        mean, std = self.regressor.predict(descriptors(features, base), return_std=True)
         centre = np.log(base) + mean
         return Prediction(
             value=np.exp(centre),

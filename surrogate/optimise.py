@@ -16,9 +16,10 @@ from stochflow import __version__
 from stochflow.hdl.config import NetworkConfig
 
 from .accuracy import AccuracyModel
-from .features import layer_feature_matrix
+from .features import cost_rows, layer_feature_matrix
 from .learned import (
     MetricModel,
+    Prediction,
     fit_metric_model,
     measured_source,
     measured_value,
@@ -27,7 +28,7 @@ from .learned import (
 from .observation import Observation
 from .prior import AnalyticalPrior, load_calibration, prior_family
 from .selector import Budget, LayerOptions, Problem, Selection, select
-from .space import SpaceLimits, network_space
+from .space import LayerSpace, SpaceLimits, network_space
 
 CHOICE_SCHEMA = "stochflow.choice/1"
 # Per-layer keys of choice.json that describe the choice rather than set a knob.
@@ -125,19 +126,11 @@ def build_problem(
     if not 0.5 <= confidence < 1.0:
         raise ValueError(f"confidence: expected 0.5 ≤ c < 1, got {confidence}")
     spaces = network_space(config, limits or SpaceLimits())
-    layers = []
-    for k, space in enumerate(spaces):
-        features = layer_feature_matrix(space, None if thresholds is None else thresholds[k])
-        error = accuracy.layer_errors(space)
-        power = models.power.predict(features, confidence) if models.power is not None else None
-        layers.append(LayerOptions(
-            space=space,
-            error=error,
-            error_source=accuracy.source,
-            luts=models.lut.predict(features, confidence),
-            ffs=models.ff.predict(features, confidence),
-            power=power,
-        ))
+    layers = [
+        score_layer(space, models, accuracy.layer_errors(space), accuracy.source, confidence,
+                    None if thresholds is None else thresholds[k])
+        for k, space in enumerate(spaces)
+    ]
     power_constant = models.prior.network_power_mw() if models.power is not None else None
     return Problem(
         config=config,
@@ -146,6 +139,32 @@ def build_problem(
         confidence=confidence,
         power_constant_mw=power_constant,
         power_reason=None if models.power is not None else models.prior.power_unavailable_reason(),
+    )
+
+
+def score_layer(
+    space: LayerSpace,
+    models: Models,
+    error: np.ndarray,
+    error_source: str,
+    confidence: float,
+    threshold: int | None = None,
+) -> LayerOptions:
+    """One layer's options with predicted costs: the models run once per distinct feature row."""
+    rows, inverse = cost_rows(space)
+    features = layer_feature_matrix(rows, threshold)
+
+    def predicted(model: MetricModel) -> Prediction:
+        return model.predict(features, confidence).take(inverse)
+
+    return LayerOptions(
+        space=space,
+        error=error,
+        error_source=error_source,
+        luts=predicted(models.lut),
+        ffs=predicted(models.ff),
+        power=predicted(models.power) if models.power is not None else None,
+        cost_row=inverse,
     )
 
 
@@ -258,11 +277,12 @@ def candidate_options(problem: Problem, per_layer: int) -> list[np.ndarray]:
     The pruned sets are those the selector keeps under the current (model) error; each
     layer keeps at most ``per_layer`` of them, most accurate first.
     """
-    from .selector import _allowed_sets, _reduce
+    from .selector import _reduce, candidates, subproblems
 
     keep: list[set[int]] = [set() for _ in problem.layers]
-    for _, allowed in _allowed_sets(problem, problem.budget):
-        if any(len(a) == 0 for a in allowed):
+    for sub in subproblems(problem, problem.budget):
+        allowed = candidates(problem, sub)
+        if allowed is None:
             continue
         reduced = _reduce(problem, problem.budget, allowed)
         for k, options in enumerate(reduced.keep):

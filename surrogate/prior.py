@@ -185,13 +185,23 @@ class AnalyticalPrior:
         return self.from_features(features)
 
     def from_features(self, features: np.ndarray) -> LayerEstimate:
+        dynamic = self.metric_values(features, "power_mw") if self.has_power else None
+        return LayerEstimate(self.metric_values(features, "lut"), self.metric_values(features, "ff"),
+                             dynamic)
+
+    def metric_values(self, features: np.ndarray, metric: str) -> np.ndarray:
+        """One metric's prior for feature rows: ``lut``, ``ff`` or ``power_mw`` (dynamic)."""
+        if metric == "ff":
+            return np.maximum(features @ self.calibration.ff, 1.0)
         luts = np.maximum(features @ self.calibration.lut, 1.0)
-        ffs = np.maximum(features @ self.calibration.ff, 1.0)
-        dynamic = None
-        if self.has_power:
-            assert self.calibration.power is not None and self.clock_mhz is not None
-            dynamic = luts * self.clock_mhz * self.calibration.power.lut_uw_per_mhz * self.activity / 1000.0
-        return LayerEstimate(luts, ffs, dynamic)
+        if metric == "lut":
+            return luts
+        if metric != "power_mw":
+            raise ValueError(f"unknown metric {metric!r}; expected lut, ff or power_mw")
+        if not self.has_power:
+            raise PriorUnavailable(self.power_unavailable_reason())
+        assert self.calibration.power is not None and self.clock_mhz is not None
+        return luts * self.clock_mhz * self.calibration.power.lut_uw_per_mhz * self.activity / 1000.0
 
     def network_power_mw(self) -> float:
         """Power that does not depend on the options: static plus the clock tree."""

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from stochflow.hdl.config import NetworkConfig
 
-from .knapsack import lp_bound, pareto_mask, solve_mckp
+from .knapsack import pareto_mask, relax, solve_mckp
 from .learned import Prediction
 from .space import LayerSpace, apply_options
 
@@ -94,7 +94,11 @@ class Budget:
 
 @dataclass
 class LayerOptions:
-    """One layer's options with their error proxy and predicted metrics (arrays)."""
+    """One layer's options with their error proxy and predicted metrics (arrays).
+
+    ``cost_row`` (optional) gives options with identical predicted costs the same number
+    (see :func:`.features.cost_rows`); it only speeds up pruning.
+    """
 
     space: LayerSpace
     error: np.ndarray
@@ -102,7 +106,11 @@ class LayerOptions:
     luts: Prediction
     ffs: Prediction
     power: Prediction | None  # dynamic power of the layer (mW); None: no power model
+    cost_row: np.ndarray | None = None
     cost_class: np.ndarray = field(init=False)
+    _fronts: dict[tuple[int | None, str], np.ndarray] = field(
+        init=False, default_factory=dict, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         classes = {}
@@ -117,15 +125,50 @@ class LayerOptions:
 
     def subset(self, keep: np.ndarray) -> LayerOptions:
         def cut(p: Prediction | None) -> Prediction | None:
-            if p is None:
-                return None
-            return Prediction(p.value[keep], p.low[keep], p.high[keep], p.upper[keep], p.source)
+            return None if p is None else p.take(keep)
 
-        out = LayerOptions(
+        return LayerOptions(
             self.space.subset(keep), self.error[keep], self.error_source,
             cut(self.luts), cut(self.ffs), cut(self.power),  # type: ignore[arg-type]
+            None if self.cost_row is None else self.cost_row[keep],
         )
-        return out
+
+    def front(self, length: int | None, architecture: str) -> np.ndarray:
+        """Options of one sub-problem that no other option of it dominates, whatever the budget.
+
+        Dominance is over the error and every cost a budget can constrain: LUT and power
+        upper bounds and the latency column (``F`` in ``stream``, where the budget caps it;
+        ``L·F`` in ``regenerate``, where it adds up). A dominated option is never needed:
+        its dominator is allowed under every budget and fold cap that allow it, and costs no
+        more in any column. Cached; sorted by error, then costs, then option index.
+        """
+        key = (length, architecture)
+        cached = self._fronts.get(key)
+        if cached is not None:
+            return cached
+        space = self.space
+        options = np.arange(space.size) if length is None else np.flatnonzero(space.lengths == length)
+        if self.cost_row is not None and len(options):
+            # Equal cost rows cost the same: keep the most accurate (lowest index on ties).
+            order = np.lexsort((options, self.error[options], self.cost_row[options]))
+            rows = self.cost_row[options][order]
+            first = np.ones(len(order), dtype=bool)
+            first[1:] = rows[1:] != rows[:-1]
+            options = np.sort(options[order[first]])
+        columns = self._dominance_columns(architecture)
+        if len(options):
+            options = options[pareto_mask(np.column_stack([c[options] for c in columns]))]
+            options = options[np.lexsort((options, *(c[options] for c in reversed(columns))))]
+        self._fronts[key] = options
+        return options
+
+    def _dominance_columns(self, architecture: str) -> list[np.ndarray]:
+        latency = self.space.fold_cycles if architecture == "stream" else self.latency_term
+        columns = [self.error, self.luts.upper]
+        if self.power is not None:
+            columns.append(self.power.upper)
+        columns.append(np.asarray(latency, dtype=float))
+        return columns
 
 
 @dataclass
@@ -215,6 +258,36 @@ def stream_fold_cap(problem: Problem, length: int, budget: Budget) -> float:
     return math.floor((budget.latency_cycles - 1) / periods)
 
 
+@dataclass(frozen=True)
+class Subproblem:
+    """Options sharing one ``L`` (stream) or all options (regenerate), ``F`` capped."""
+
+    length: int | None
+    fold_cap: float  # largest F the latency budget allows (stream); inf otherwise
+
+
+def subproblems(problem: Problem, budget: Budget) -> list[Subproblem]:
+    """One sub-problem per shared ``L`` in the stream architecture, else one over everything."""
+    if problem.architecture != "stream":
+        return [Subproblem(None, math.inf)]
+    lengths = sorted(set.intersection(*(set(np.unique(lay.space.lengths).tolist())
+                                        for lay in problem.layers)))
+    return [Subproblem(length, stream_fold_cap(problem, length, budget)) for length in lengths]
+
+
+def candidates(problem: Problem, sub: Subproblem) -> list[np.ndarray] | None:
+    """Per layer: the sub-problem's budget-independent front under its fold cap (None: empty)."""
+    out = []
+    for layer in problem.layers:
+        front = layer.front(sub.length, problem.architecture)
+        if math.isfinite(sub.fold_cap):
+            front = front[layer.space.fold_cycles[front] <= sub.fold_cap]
+        if not len(front):
+            return None
+        out.append(front)
+    return out
+
+
 @dataclass
 class _Reduced:
     keep: list[np.ndarray]  # per layer: option indices (into LayerOptions) kept, canonical order
@@ -224,59 +297,57 @@ class _Reduced:
     names: list[str]
 
 
-def _representatives(layer: LayerOptions) -> np.ndarray:
-    """Mask of the most accurate option of each (L, p, cost class, folding) group.
+def _reduce(
+    problem: Problem,
+    budget: Budget,
+    allowed: Sequence[np.ndarray],
+    objective: str | None = None,
+    exceed: str | None = None,
+) -> _Reduced:
+    """The knapsack of one sub-problem: drop options that cannot fit, then dominated ones.
 
-    Options in one group cost the same (cost depends on the source's kind, width,
-    structure, decorrelation and tap count, not on its seed), so the others are dominated.
-    Computed once per layer; a group is allowed or not as a whole (L and F are in the key).
+    ``allowed`` are candidate option indices per layer (a superset of some optimal choice's
+    options, e.g. :func:`candidates`); ``objective`` is a metric key to minimise instead of
+    the error (for :func:`min_resource`). ``exceed`` adds the constraint "the total of this
+    budget's metric reaches the problem's limit" (see :func:`binds`).
     """
-    cached = getattr(layer, "_representatives", None)
-    if cached is not None:
-        return cached
-    space = layer.space
-    keys = (space.lengths, space.precisions, layer.cost_class, space.folding)
-    order = np.lexsort((np.arange(space.size), layer.error, *keys[::-1]))
-    stacked = np.stack([k[order] for k in keys], axis=1)
-    first = np.ones(space.size, dtype=bool)
-    first[1:] = np.any(stacked[1:] != stacked[:-1], axis=1)
-    mask = np.zeros(space.size, dtype=bool)
-    mask[order[first]] = True
-    layer._representatives = mask  # type: ignore[attr-defined]
-    return mask
-
-
-def _reduce(problem: Problem, budget: Budget, allowed: Sequence[np.ndarray]) -> _Reduced:
     caps = _capacities(problem, budget)
     names = [name for name, _ in caps]
     capacities = np.array([value for _, value in caps], dtype=float)
     columns = [
-        np.column_stack([c for _, c in _resource_columns(problem, layer, budget)])
-        if caps else np.zeros((layer.space.size, 0))
-        for layer in problem.layers
+        np.column_stack([c[allowed[k]] for _, c in _resource_columns(problem, layer, budget)])
+        if caps else np.zeros((len(allowed[k]), 0))
+        for k, layer in enumerate(problem.layers)
     ]
     # Options that do not fit even with every other layer at its cheapest.
     minimum = np.array([
-        columns[k][allowed[k]].min(axis=0) if len(allowed[k]) else np.full(len(caps), np.inf)
+        columns[k].min(axis=0) if len(allowed[k]) else np.full(len(caps), np.inf)
         for k in range(len(problem.layers))
     ]).reshape(len(problem.layers), len(caps))
     total_min = minimum.sum(axis=0)
     keep, objectives, costs = [], [], []
     for k, layer in enumerate(problem.layers):
-        candidates = allowed[k]
-        if len(caps) and len(candidates):
+        options, cost = allowed[k], columns[k]
+        if len(caps) and len(options):
             room = capacities - (total_min - minimum[k])
-            fits = np.all(columns[k][candidates] <= room + 1e-9 * np.maximum(1.0, np.abs(room)), axis=1)
-            candidates = candidates[fits]
-        candidates = candidates[_representatives(layer)[candidates]]
-        points = np.column_stack([layer.error[candidates], columns[k][candidates]])
-        candidates = candidates[pareto_mask(points)] if len(candidates) else candidates
-        # Canonical order: by error, then costs, then option index.
-        order = np.lexsort((candidates, *columns[k][candidates].T[::-1], layer.error[candidates]))
-        candidates = candidates[order]
-        keep.append(candidates)
-        objectives.append(layer.error[candidates])
-        costs.append(columns[k][candidates])
+            fits = np.all(cost <= room + 1e-9 * np.maximum(1.0, np.abs(room)), axis=1)
+            options, cost = options[fits], cost[fits]
+        value = layer.error[options] if objective is None else _metric_column(problem, layer, objective)[options]
+        if len(options) > 1:
+            front = pareto_mask(np.column_stack([value, cost]))
+            options, cost, value = options[front], cost[front], value[front]
+        # Canonical order: by objective, then costs, then option index.
+        order = np.lexsort((options, *cost.T[::-1], value))
+        keep.append(options[order])
+        objectives.append(value[order])
+        costs.append(cost[order])
+    if exceed is not None:
+        limit = float(getattr(problem.budget, exceed)) - _constant(problem, exceed)
+        for k, layer in enumerate(problem.layers):
+            reverse = -_metric_column(problem, layer, exceed)[keep[k]]
+            costs[k] = np.column_stack([costs[k], reverse])
+        capacities = np.append(capacities, -limit)
+        names.append(f"exceed:{exceed}")
     return _Reduced(keep, objectives, costs, capacities, names)
 
 
@@ -290,53 +361,71 @@ class _Solution:
     sizes: tuple[int, ...]
 
 
-def _allowed_sets(problem: Problem, budget: Budget) -> list[tuple[int | None, list[np.ndarray]]]:
-    """Sub-problems: one per shared L (stream), else one over every option."""
-    if problem.architecture != "stream":
-        return [(None, [np.arange(layer.space.size) for layer in problem.layers])]
-    lengths = sorted(set.intersection(*(set(layer.space.lengths.tolist()) for layer in problem.layers)))
-    out = []
-    for length in lengths:
-        cap = stream_fold_cap(problem, length, budget)
-        out.append((length, [
-            np.flatnonzero((layer.space.lengths == length) & (layer.space.fold_cycles <= cap))
-            for layer in problem.layers
-        ]))
-    return out
+def _below(value: float, cutoff: float) -> bool:
+    """``value`` is strictly better than ``cutoff`` (relative tolerance for float sums)."""
+    if math.isinf(cutoff):
+        return value < cutoff
+    return value < cutoff - 1e-12 * max(1.0, abs(cutoff))
+
+
+def _search(
+    problem: Problem, budget: Budget, cutoff: float, first: bool, exceed: str | None = None
+) -> _Solution | None:
+    """The best choice strictly better than ``cutoff`` (or the first one found if ``first``).
+
+    Bounds, cheapest first: every layer at its most accurate candidate (skips a
+    sub-problem before it is even pruned), then the LP relaxation of each pruned knapsack.
+    Sub-problems are solved in order of their LP bound, so the first solved is usually the
+    best and the others are skipped because their bound cannot beat it. The LP solution
+    also feeds the exact solve (incumbent and reduced-cost fixing).
+    """
+    bounded = []
+    for position, sub in enumerate(subproblems(problem, budget)):
+        allowed = candidates(problem, sub)
+        if allowed is None:
+            continue
+        quick = float(sum(layer.error[a[0]] for layer, a in zip(problem.layers, allowed, strict=True)))
+        if not _below(quick, cutoff):
+            continue
+        reduced = _reduce(problem, budget, allowed, exceed=exceed)
+        if any(len(o) == 0 for o in reduced.objectives):
+            continue
+        relaxation = relax(reduced.objectives, reduced.costs, reduced.capacities)
+        if _below(relaxation.bound, cutoff):
+            bounded.append((relaxation.bound, position, reduced, relaxation))
+    best: _Solution | None = None
+    for bound, _, reduced, relaxation in sorted(bounded, key=lambda item: item[:2]):
+        if not _below(bound, cutoff):
+            break
+        result = solve_mckp(reduced.objectives, reduced.costs, reduced.capacities, relaxation,
+                            cutoff=cutoff, any_better=first)
+        if result.choice is None or not _below(result.objective, cutoff):
+            continue
+        options = tuple(int(reduced.keep[k][i]) for k, i in enumerate(result.choice))
+        best = _Solution(options, result.objective, tuple(len(o) for o in reduced.objectives))
+        if first:
+            return best
+        cutoff = result.objective
+    return best
 
 
 def solve(problem: Problem, budget: Budget | None = None) -> _Solution | None:
     """The exact optimum under ``budget`` (default: the problem's), or None if infeasible."""
-    budget = budget or problem.budget
-    subproblems = _allowed_sets(problem, budget)
-    # Bounds, cheapest first: every layer at its most accurate allowed option, then the LP
-    # relaxation of the pruned sub-problem. Sub-problems run in order of the first bound
-    # and are skipped as soon as a bound shows they cannot beat the best found.
-    quick = []
-    for position, (_, allowed) in enumerate(subproblems):
-        if any(len(a) == 0 for a in allowed):
-            continue
-        bound = sum(float(problem.layers[k].error[a].min()) for k, a in enumerate(allowed))
-        quick.append((bound, position))
-    best: _Solution | None = None
+    return _search(problem, budget or problem.budget, math.inf, first=False)
 
-    def beaten(bound: float) -> bool:
-        return best is not None and bound >= best.objective - 1e-12 * max(1.0, abs(best.objective))
 
-    for bound, position in sorted(quick):
-        if beaten(bound):
-            break
-        reduced = _reduce(problem, budget, subproblems[position][1])
-        if best is not None and beaten(lp_bound(reduced.objectives, reduced.costs, reduced.capacities)):
-            continue
-        result = solve_mckp(reduced.objectives, reduced.costs, reduced.capacities)
-        if result.choice is None:
-            continue
-        options = tuple(int(reduced.keep[k][i]) for k, i in enumerate(result.choice))
-        candidate = _Solution(options, result.objective, tuple(len(o) for o in reduced.objectives))
-        if best is None or candidate.objective < best.objective - 1e-15:
-            best = candidate
-    return best
+def binds(problem: Problem, key: str, solution: _Solution) -> bool:
+    """Would dropping budget ``key`` allow a strictly better choice than ``solution`` (optimal)?
+
+    Any such choice must break budget ``key`` (else it would beat the optimum), and so
+    must the choice made of its options' dominators, which the pruned sub-problems keep;
+    so for an additive budget the search adds "total ≥ limit", which usually lets the LP
+    bound settle the question. Stream latency (not additive) is searched without it.
+    """
+    budget = problem.budget.without(key)
+    additive = not (key == "latency_cycles" and problem.architecture == "stream")
+    found = _search(problem, budget, solution.objective, first=True, exceed=key if additive else None)
+    return found is not None
 
 
 def min_resource(problem: Problem, key: str) -> float | None:
@@ -348,13 +437,12 @@ def min_resource(problem: Problem, key: str) -> float | None:
     if key == "latency_cycles" and problem.architecture == "stream":
         return _min_stream_latency(problem, budget)
     best: float | None = None
-    for _, allowed in _allowed_sets(problem, budget):
-        if any(len(a) == 0 for a in allowed):
+    for sub in subproblems(problem, budget):
+        allowed = candidates(problem, sub)
+        if allowed is None:
             continue
-        reduced = _reduce(problem, budget, allowed)
-        target = [_metric_column(problem, layer, key)[reduced.keep[k]]
-                  for k, layer in enumerate(problem.layers)]
-        result = solve_mckp(target, reduced.costs, reduced.capacities)
+        reduced = _reduce(problem, budget, allowed, objective=key)
+        result = solve_mckp(reduced.objectives, reduced.costs, reduced.capacities)
         if result.choice is None:
             continue
         total = result.objective + _constant(problem, key)
@@ -365,16 +453,14 @@ def min_resource(problem: Problem, key: str) -> float | None:
 def _min_stream_latency(problem: Problem, budget: Budget) -> float | None:
     """Fewest cycles of a stream network that meets the other budgets (scan L, then max F)."""
     best: float | None = None
-    lengths = sorted(set.intersection(*(set(lay.space.lengths.tolist()) for lay in problem.layers)))
-    levels = sorted(set().union(*(set(lay.space.fold_cycles.tolist()) for lay in problem.layers)))
-    for length in lengths:
+    levels = sorted(set().union(*(set(np.unique(lay.space.fold_cycles).tolist()) for lay in problem.layers)))
+    for sub in subproblems(problem, budget):
         for cap in levels:
-            latency = (length + len(problem.layers) - 1) * cap + 1
+            latency = (sub.length + len(problem.layers) - 1) * cap + 1
             if best is not None and latency >= best:
                 break
-            allowed = [np.flatnonzero((lay.space.lengths == length) & (lay.space.fold_cycles <= cap))
-                       for lay in problem.layers]
-            if any(len(a) == 0 for a in allowed):
+            allowed = candidates(problem, Subproblem(sub.length, cap))
+            if allowed is None:
                 continue
             reduced = _reduce(problem, budget, allowed)
             if solve_mckp(reduced.objectives, reduced.costs, reduced.capacities).choice is not None:
@@ -558,7 +644,6 @@ def select(problem: Problem, interval_confidence: float = 0.9) -> Selection:
     selection.totals = _totals(problem, options)
     for key, limit in budget.items():
         selection.slack[key] = limit - _used(selection.totals, key)
-        relaxed = solve(problem, budget.without(key))
-        if relaxed is not None and relaxed.objective < solution.objective - 1e-12 * max(1.0, abs(solution.objective)):
+        if binds(problem, key, solution):
             selection.binding.append(key)
     return selection

@@ -13,7 +13,6 @@ the most accurate variant of each class, which is an exact dominance step.
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -165,13 +164,13 @@ class RngVariant:
     @property
     def key(self) -> str:
         """Stable text key of the knobs that change the arithmetic (for caches)."""
-        parts = [_rng_key(self.weight)]
+        parts = [rng_key(self.weight)]
         if self.input is not None:
-            parts.append(_rng_key(self.input))
+            parts.append(rng_key(self.input))
         return "|".join(parts)
 
 
-def _rng_key(spec: RngSpec) -> str:
+def rng_key(spec: RngSpec) -> str:
     poly = f"{spec.polynomial:x}" if spec.polynomial is not None else "-"
     return (
         f"{spec.kind}{spec.width}:{spec.structure if spec.kind == 'lfsr' else '-'}:{poly}"
@@ -315,28 +314,28 @@ def layer_space(
     variants = rng_variants(layer, encoder, limits)
     if not variants:
         raise SpecError(f"layer[{index}]", f"no random source in the space fits layer {layer.name}")
-    foldings = folding_ladder(layer, limits)
-    widths = np.array([v.weight.width for v in variants])
-    rows = [
-        (length, precision, v, fold)
-        for length, precision, v, fold in itertools.product(
-            sorted(limits.lengths), sorted(limits.precisions), range(len(variants)), foldings
-        )
-        if precision <= widths[v]
-    ]
-    if not rows:
+    foldings = np.array(folding_ladder(layer, limits), dtype=np.int64)
+    lengths = np.array(sorted(limits.lengths), dtype=np.int64)
+    precisions = np.array(sorted(limits.precisions), dtype=np.int64)
+    widths = np.array([v.weight.width for v in variants], dtype=np.int64)
+    # The product L × p × variant × folding in that nesting order, keeping p ≤ width.
+    valid = np.broadcast_to(
+        (precisions[:, None] <= widths[None, :])[None, :, :, None],
+        (len(lengths), len(precisions), len(variants), len(foldings)),
+    )
+    li, pi, vi, fi = np.nonzero(valid)
+    if not len(li):
         raise SpecError(f"layer[{index}]", f"no precision in the space fits layer {layer.name}")
-    table = np.array(rows, dtype=np.int64)
-    folding = table[:, 3]
+    folding = foldings[fi]
     return LayerSpace(
         index=index,
         layer=layer,
         encoder=encoder,
         last=last,
         variants=tuple(variants),
-        lengths=table[:, 0],
-        precisions=table[:, 1],
-        variant=table[:, 2],
+        lengths=lengths[li],
+        precisions=precisions[pi],
+        variant=vi.astype(np.int64),
         folding=folding,
         fold_cycles=-(-layer.columns // folding),
     )

@@ -37,10 +37,17 @@ def stream_network() -> Network:
 
 def regenerate_network() -> Network:
     return random_network([
-        layer("hidden", 5, 3, input_rng=RngSpec(width=9, seed=0x77, structure="galois")),
-        layer("out", 3, 2, bitstream_length=32, precision=5,
-              input_rng=RngSpec(kind="vdc", width=6, decorrelation="shared"), folding=2),
+        layer("hidden", 5, 8, input_rng=RngSpec(width=9, seed=0x77, structure="galois")),
+        layer("out", 8, 2, bitstream_length=32, precision=5,
+              input_rng=RngSpec(kind="vdc", width=6, decorrelation="shared"), folding=1),
     ], architecture="regenerate", thresholds=[2, 2], seed=5)
+
+
+def deep_rom_network() -> Network:
+    """One layer folded to 41 cycles: its weight ROM is deep enough for block RAM."""
+    return random_network([
+        layer("wide", 40, 3, input_rng=RngSpec(kind="sobol", width=8), folding=1),
+    ], thresholds=[3], seed=6)
 
 
 def _sha(path: Path) -> str:
@@ -99,7 +106,16 @@ def test_regenerate_manifest(tmp_path: Path) -> None:
     manifest = json.loads(generate(network, tmp_path).read_text())
     assert manifest["architecture"] == "regenerate"
     assert manifest["network_file"] is None
-    assert manifest["latency_cycles"] == 16 * 1 + 32 * 2 + 1
+    assert manifest["latency_cycles"] == 16 * 1 + 32 * 9 + 1
+
+
+def test_regenerating_over_another_design_replaces_it(tmp_path: Path) -> None:
+    generate(regenerate_network(), tmp_path)
+    network = stream_network()
+    manifest = json.loads(generate(network, tmp_path).read_text())
+    assert manifest["design_hash"] == network.design_hash
+    assert load_design(tmp_path / "design.json").design_hash == network.design_hash
+    assert oct((tmp_path / "sc_network.v").stat().st_mode & 0o777) == "0o644"
 
 
 _GENERATE_SCRIPT = """
@@ -156,8 +172,12 @@ def _cells(stat: dict) -> dict[str, int]:
     return {k: int(v) for k, v in stat["num_cells_by_type"].items()}
 
 
+NETWORKS = [stream_network, regenerate_network, deep_rom_network]
+NETWORK_IDS = ["stream", "regenerate", "deep-rom"]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("build", [stream_network, regenerate_network], ids=["stream", "regenerate"])
+@pytest.mark.parametrize("build", NETWORKS, ids=NETWORK_IDS)
 def test_rtl_passes_hierarchy_check(tmp_path: Path, build) -> None:  # type: ignore[no-untyped-def]
     generate(build(), tmp_path)
     run_yosys(tmp_path, "read_verilog sc_network.v; hierarchy -check -top sc_network")
@@ -168,9 +188,10 @@ def test_rtl_passes_hierarchy_check(tmp_path: Path, build) -> None:  # type: ign
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("build", NETWORKS, ids=NETWORK_IDS)
 @pytest.mark.parametrize("family", ["ice40", "ecp5"])
-def test_board_synthesises_and_keeps_every_layer(tmp_path: Path, family: str) -> None:
-    network = stream_network()
+def test_board_synthesises_and_keeps_every_layer(tmp_path: Path, family: str, build) -> None:  # type: ignore[no-untyped-def]
+    network = build()
     generate(network, tmp_path)
     run_yosys(
         tmp_path,
@@ -185,3 +206,7 @@ def test_board_synthesises_and_keeps_every_layer(tmp_path: Path, family: str) ->
     )
     assert luts > 0
     assert flops >= membranes, (flops, membranes, cells)  # no layer optimised away
+    if build is deep_rom_network:
+        block_rams = sum(count for cell, count in cells.items()
+                         if cell.startswith(("SB_RAM", "DP16KD", "PDPW16KD")))
+        assert block_rams > 0, cells  # the 41-deep weight ROM went to block RAM

@@ -7,7 +7,7 @@ import itertools
 import pytest
 from amaranth.hdl import Module, Signal, signed
 from amaranth.sim import Simulator
-from stochflow.hdl.rtl_arith import clamp_signed, less_than_constant, popcount
+from stochflow.hdl.rtl_arith import at_least_constant, clamp_signed, less_than_constant, popcount
 
 
 def _evaluate(  # type: ignore[no-untyped-def]
@@ -62,3 +62,12 @@ def test_clamp_signed_exhaustive(source_width: int, width: int) -> None:
     cases = [(v,) for v in range(-(1 << (source_width - 1)), 1 << (source_width - 1))]
     got = _evaluate([value], expr, cases)
     assert got == [min(max(v, low), high) for (v,) in cases]
+
+
+@pytest.mark.parametrize("width", [2, 4, 6])
+def test_at_least_constant_exhaustive(width: int) -> None:
+    value = Signal(signed(width))
+    cases = [(v,) for v in range(-(1 << (width - 1)), 1 << (width - 1))]
+    for constant in range(0, 1 << (width - 1)):
+        expr = at_least_constant(value, constant)
+        assert _evaluate([value], expr, cases) == [int(v >= constant) for (v,) in cases], constant

@@ -60,6 +60,14 @@ CASES = {
         layer("c", 3, 2, precision=4, weight_rng=LFSR_FIB, input_rng=LFSR_GALOIS_SHARED,
               folding=1),
     ], [1, 1, 2]),
+    "stream-2-layers-rom-and-multiplexed-folding": _case("stream", [
+        layer("a", 9, 4, weight_rng=SOBOL_PERMUTED, input_rng=LFSR_FIB, folding=1),
+        layer("b", 4, 3, weight_rng=LFSR_INDEPENDENT, folding=1, leak=1),
+    ], [2, 1]),
+    "regenerate-2-layers-rom-folding": _case("regenerate", [
+        layer("a", 3, 8, weight_rng=LFSR_GALOIS_SHARED, input_rng=VDC_PERMUTED),
+        layer("b", 8, 2, weight_rng=VDC_PERMUTED, input_rng=SOBOL_INDEPENDENT, folding=1),
+    ], [1, 2]),
     "stream-precision-equals-width-unsigned": _case("stream", [
         layer("a", 3, 3, precision=4, weight_rng=RngSpec(width=4, seed=9),
               input_rng=RngSpec(kind="vdc", width=4, decorrelation="shared")),
@@ -77,6 +85,8 @@ WEIGHT_SEEDS = {
     "regenerate-2-layers-floor-shift": 9,
     "regenerate-3-layers-lengths-and-precisions": 15,
     "stream-precision-equals-width-unsigned": 13,
+    "stream-2-layers-rom-and-multiplexed-folding": 9,
+    "regenerate-2-layers-rom-folding": 18,
 }
 
 
@@ -137,18 +147,24 @@ def test_membrane_saturates_both_ways() -> None:
     _check_against_golden(network, inputs_q)
 
 
-def test_folded_rom_fields_all_kinds() -> None:
-    """Folded slots that are all zero, all negative, all positive, or mixed in sign."""
-    spec = layer("a", 5, 4, weight_rng=LFSR_ROTATED, input_rng=SOBOL_INDEPENDENT, folding=2)
-    # slot 0 holds columns 0, 2, 4; slot 1 holds columns 1, 3 and the bias (5).
-    full = np.array([
-        [-9, 0, -15, 0, -4, 0],  # slot 0 all negative, slot 1 all zero
-        [7, 12, 0, 15, 3, 9],  # all positive
-        [-5, 11, 6, -14, 0, -3],  # mixed signs in both slots
-        [15, -15, 15, -15, 15, 8],  # positive slot 0, mostly negative slot 1
+@pytest.mark.parametrize("folding", [2, 3], ids=["rom", "multiplexed"])
+def test_folded_weight_fields_all_kinds(folding: int) -> None:
+    """Folded slots that are all zero, all negative, all positive, or mixed in sign,
+    through the weight ROM (F = 8) and through multiplexed constant comparators (F = 6)."""
+    spec = layer("a", 15, 4, weight_rng=LFSR_ROTATED, input_rng=SOBOL_INDEPENDENT,
+                 folding=folding)
+    assert spec.fold_cycles == (8 if folding == 2 else 6)
+    rng = np.random.default_rng(5)
+    magnitude = rng.integers(1, 16, size=(4, 16))
+    even = np.arange(16) % 2 == 0  # with folding 2: slot 0 holds the even columns
+    full = np.stack([
+        np.where(even, -magnitude[0], 0),  # slot 0 all negative, slot 1 all zero
+        magnitude[1],  # all positive
+        magnitude[2] * rng.choice([-1, 1], size=16),  # mixed signs
+        np.where(even, magnitude[3], -magnitude[3]),  # positive slot 0, negative slot 1
     ])
     network = Network(
-        NetworkConfig("rom", (spec,)), (LayerWeights(full[:, :5], full[:, 5], 2),)
+        NetworkConfig("rom", (spec,)), (LayerWeights(full[:, :15], full[:, 15], 2),)
     )
     _check_against_golden(network, random_inputs(network, 3))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from stochflow.surrogate.knapsack import brute_force_mckp, pareto_mask, solve_mckp
@@ -72,3 +73,24 @@ def test_pareto_mask_keeps_exactly_the_non_dominated(n: int, d: int, seed: int) 
             for j in range(n) if j != i
         )
         assert mask[i] == (not dominated), (i, points)
+
+
+@pytest.mark.slow
+@settings(max_examples=2, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.floats(0.3, 0.9))
+def test_reduced_cost_fixing_keeps_the_optimum(seed: int, tightness: float) -> None:
+    """Large problems are shrunk by reduced-cost fixing first: same optimum as the plain MILP."""
+    from stochflow.surrogate.knapsack import _FIXING_THRESHOLD, _solve_milp
+
+    rng = np.random.default_rng(seed)
+    groups, per_group = 32, 50
+    assert groups * per_group > _FIXING_THRESHOLD
+    costs = [rng.uniform(1, 100, size=(per_group, 2)) for _ in range(groups)]
+    objectives = [1.0 / (1.0 + c.sum(axis=1)) + rng.uniform(0, 0.002, per_group) for c in costs]
+    capacities = np.array([groups * 100 * tightness * 0.5, groups * 100 * tightness * 0.6])
+    fast = solve_mckp(objectives, costs, capacities)
+    plain = _solve_milp(objectives, costs, capacities)
+    assert (fast.choice is None) == (plain.choice is None)
+    if fast.choice is not None:
+        assert fast.objective == pytest.approx(plain.objective, rel=1e-9)
+        assert np.all(_total(costs, fast.choice) <= capacities + 1e-9)

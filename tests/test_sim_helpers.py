@@ -4,11 +4,14 @@ prove little), and the equivalence matrix's configurations."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 from stochflow.hdl import golden
 from stochflow.hdl.config import LayerConfig, NetworkConfig, RngSpec
 from stochflow.hdl.network import LayerWeights, Network
@@ -227,3 +230,18 @@ MATRIX: dict[str, MatrixCase] = {
                                     weight_rng=VDC12_PERM, input_rng=GAL16_PERM, folding=33,
                                     membrane_init="zero"), dataset=True, vectors=4, seed=20),
 }
+
+
+# --- fixtures shared by the simulation tests ----------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def sim_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A Verilator model cache for this test run (shared by the xdist workers, so the
+    Verilator runtime is compiled once; concurrent builds of one model are safe)."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent
+    folder = base / "stochflow-sim-cache"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

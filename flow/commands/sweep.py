@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ..errors import FlowError
+from ..errors import FlowError, UsageError
 from ..store import DEFAULT_STORE_PATH
 from ..synth import DEFAULT_STEP_TIMEOUT_S, BuildOptions
 
@@ -79,7 +79,10 @@ def run(args: argparse.Namespace) -> int:
 
     target = get_target(args.target)
     if not target.is_open:
-        raise FlowError(f"sweep builds open targets; {target.name} is built with {target.flow}")
+        raise UsageError(
+            f"sweep builds open targets; {target.name} is built with {target.flow} "
+            "(stochflow synth writes its script)"
+        )
     points = plan_sweep(args.network, args.grid)
     settings = SweepSettings(
         target=target.name,
