@@ -28,7 +28,7 @@ def tests(session: nox.Session) -> None:
     _install(session, "test")
     session.run("stochflow", "doctor")
     workers = os.environ.get("STOCHFLOW_TEST_WORKERS", "2")
-    session.run("pytest", "-n", workers, "--dist", "loadgroup", *session.posargs)
+    session.run("pytest", "-n", workers, "--dist", "loadfile", *session.posargs)
 
 
 @nox.session(python=PYTHON)

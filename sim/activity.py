@@ -17,8 +17,9 @@ from typing import Any
 from stochflow.hdl.network import Network
 
 from .coverage import COVERAGE_SOURCE, ToggleCoverage
+from .design import NETWORK_TOP
 from .job import write_atomic
-from .runner import NETWORK_TOP, SimulationResult
+from .runner import SimulationResult
 
 __all__ = ["ACTIVITY_SCHEMA", "activity_document", "write_activity"]
 

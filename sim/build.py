@@ -14,9 +14,9 @@ keep a build short, each measured on the 2-core CI machine (``docs/simulation.md
   the inside of the design.
 
 A build happens in a temporary folder that is renamed into the cache when complete, so
-the cache never holds half a model; two processes building the same key both succeed
-and one result is kept. Objects are deleted after linking: a cached model is the
-executable and its build log.
+the cache never holds half a model. Processes that want the same model at once take a
+lock on its key: one builds, the others wait and reuse it (likewise for the runtime).
+Objects are deleted after linking: a cached model is the executable and its build log.
 """
 
 from __future__ import annotations
@@ -28,9 +28,15 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: builds are not coordinated between processes
+    fcntl = None  # type: ignore[assignment]
 
 from .errors import SimulationError
 from .toolchain import Toolchain, make_overrides, toolchain, verilator_environment
@@ -46,12 +52,13 @@ __all__ = [
 
 KEY_SCHEMA = "stochflow.sim-build/1"
 MANIFEST = "build.json"
-MODELS, RUNTIME, STAGING = "models", "runtime", "staging"
+MODELS, RUNTIME, STAGING, LOCKS = "models", "runtime", "staging", "locks"
 RUNTIME_OBJECTS = ("verilated", "verilated_dpi", "verilated_vpi", "verilated_threads",
                    "verilated_cov", "verilated_saif_c")
 # Above this much generated C++ the model is split into files compiled in parallel.
 SPLIT_ABOVE_BYTES = 3_000_000
 KEEP_MODELS = 64
+STAGING_HOURS = 12
 _WARNINGS = ("-Wno-fatal", "-Wno-lint", "-Wno-style")
 
 
@@ -70,7 +77,9 @@ class BuildOptions:
 
     ``coverage``: per-bit toggle counters (``--coverage-toggle``), written to a
     ``coverage.dat`` at the end of a run. ``saif``: SAIF tracing support
-    (``--trace-saif``). ``optimise``: the C++ optimisation of the model's own code.
+    (``--trace-saif``). ``optimise``: the C++ optimisation of the model's per-cycle code
+    (``-O0`` builds the digits network in half the CPU time of ``-Os`` and runs it at
+    half the speed: the right trade below a million or so simulated cycles).
     """
 
     coverage: bool = False
@@ -199,6 +208,17 @@ def _strip(build_dir: Path, top: str) -> None:
             item.unlink(missing_ok=True)
 
 
+def _clear_abandoned(staging: Path) -> None:
+    """Staging folders of builds that were killed (no cleanup ran) and are long dead."""
+    horizon = time.time() - STAGING_HOURS * 3600
+    for item in staging.iterdir():
+        try:
+            if item.stat().st_mtime < horizon:
+                shutil.rmtree(item, ignore_errors=True)
+        except OSError:
+            continue
+
+
 def _prune(models: Path, keep: int) -> None:
     entries = [path for path in models.iterdir() if (path / MANIFEST).is_file()]
     if len(entries) <= keep:
@@ -218,8 +238,11 @@ def build_model(
 ) -> ModelBuild:
     """Build (or find in the cache) the cocotb/Verilator model of ``sources`` with ``top``.
 
-    ``jobs`` bounds ``make -j`` (default: every core). Raises :class:`SimulationError`
-    when a tool is missing or Verilator/the compiler fails, with the log's tail.
+    ``jobs`` bounds ``make -j`` (default: every core). Processes asking for the same
+    model at once build it once (the others wait for it); a build that needs the
+    Verilator runtime compiled first holds the runtime's lock, so it is compiled once.
+    Raises :class:`SimulationError` when a tool is missing or Verilator/the compiler
+    fails, with the log's tail.
     """
     options = options or BuildOptions()
     paths = [Path(source).resolve() for source in sources]
@@ -229,12 +252,51 @@ def build_model(
     tools = toolchain()
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     key = build_key(paths, top, options, tools)
-    final = cache / MODELS / key
-    if (final / MANIFEST).is_file() and (final / top).is_file():
-        os.utime(final / MANIFEST)  # recently used: kept by pruning
-        return ModelBuild(final, top, key, options, 0.0, 0.0, True, tools.verilator_version)
+    found = _cached(cache, key, top, options, tools)
+    if found is not None:
+        return found
+    with _locked(cache / LOCKS / f"{key}.lock"):
+        found = _cached(cache, key, top, options, tools)
+        if found is not None:
+            return found
+        runtime_key = _runtime_key(options, tools)
+        if (cache / RUNTIME / runtime_key).is_dir():
+            return _build_and_store(cache, key, paths, top, options, tools, jobs)
+        with _locked(cache / LOCKS / f"runtime-{runtime_key}.lock"):
+            return _build_and_store(cache, key, paths, top, options, tools, jobs)
 
+
+def _cached(cache: Path, key: str, top: str, options: BuildOptions,
+            tools: Toolchain) -> ModelBuild | None:
+    final = cache / MODELS / key
+    if not ((final / MANIFEST).is_file() and (final / top).is_file()):
+        return None
+    os.utime(final / MANIFEST)  # recently used: kept by pruning
+    return ModelBuild(final, top, key, options, 0.0, 0.0, True, tools.verilator_version)
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive advisory lock between processes (a no-op where fcntl is missing)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        if fcntl is None:
+            yield
+            return
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _build_and_store(
+    cache: Path, key: str, paths: list[Path], top: str, options: BuildOptions,
+    tools: Toolchain, jobs: int | None,
+) -> ModelBuild:
+    final = cache / MODELS / key
     (cache / STAGING).mkdir(parents=True, exist_ok=True)
+    _clear_abandoned(cache / STAGING)
     staging = Path(tempfile.mkdtemp(dir=cache / STAGING, prefix=f"{key[:16]}."))
     started = time.perf_counter()
     try:
@@ -304,7 +366,8 @@ def _build_in(
     make = [
         tools.make, "-j", str(cores), "-C", str(build_dir), "-f", "Vtop.mk",
         *make_overrides(tools),
-        f"OPT_FAST={options.optimise}", f"OPT_SLOW={options.optimise}", "OPT_GLOBAL=-Os",
+        # Verilator's defaults for the rest: run-once code unoptimised, the runtime -Os.
+        f"OPT_FAST={options.optimise}", "OPT_SLOW=", "OPT_GLOBAL=-Os",
         f"VM_PARALLEL_BUILDS={1 if split else 0}",
     ]
     cpu += _run(make, log, env, "the C++ build of the Verilator model", build_dir)

@@ -608,10 +608,24 @@ def counts_from_activity(activity: Mapping[str, Any], network: Network) -> list[
                     f"{where}: layers[{k}].input_spikes_total", entry.get("input_spikes_total")
                 ),
                 spikes=_count(f"{where}: layers[{k}].spikes_total", entry.get("spikes_total")),
-                source=f"sim:{simulator}",
+                source=_layer_counts_source(entry, f"sim:{simulator}"),
             )
         )
     return counts
+
+
+def _layer_counts_source(entry: Mapping[str, Any], default: str) -> str:
+    """Where a layer's counts came from: the RTL for spikes, maybe the golden model for inputs.
+
+    A layer that encodes its inputs inside the design has no port for them, so the
+    simulation takes those counts from the golden model it just proved equal.
+    """
+    sources = entry.get("sources")
+    if not isinstance(sources, Mapping):
+        return default
+    spikes = str(sources.get("spikes", default))
+    inputs = str(sources.get("input_spikes", spikes))
+    return spikes if inputs == spikes else f"{spikes} (input spikes: {inputs})"
 
 
 # --- pricing ---------------------------------------------------------------------------------

@@ -13,121 +13,38 @@ RTL for a network (what the equivalence matrix uses).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import tempfile
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from stochflow.hdl import golden
-from stochflow.hdl.errors import SpecError
 from stochflow.hdl.network import Network
 
 from .build import BuildOptions, ModelBuild, build_model, runtime_ready
+from .design import NETWORK_TOP, DesignUnderTest, SimulationCase, checked_inputs
 from .errors import SimulationError
 from .group import GROUP_TOP, GroupMember, group_wrapper, member_prefix, prefixed_verilog
-from .job import (
-    JOB_ENV,
-    PROGRESS_FILE,
-    RESULT_FILE,
-    DesignJob,
-    DesignOutcome,
-    Difference,
-    write_atomic,
-    write_job,
-)
+from .job import DesignOutcome, Difference, write_atomic, write_job
+from .launch import SIMULATOR, Progress, run_bench
 
 __all__ = [
     "DesignUnderTest",
     "SimulationCase",
     "SimulationResult",
     "measure_throughput",
+    "optimisation_for",
     "simulate",
     "simulate_many",
 ]
 
-NETWORK_TOP = "sc_network"
-BENCH_MODULE = "stochflow.sim.bench_network"
-SIMULATOR = "verilator"
-Progress = Callable[[int, int], None]
-
-
-@dataclass(frozen=True, eq=False)
-class DesignUnderTest:
-    """A network and its generated core RTL, with the manifest facts the bench checks."""
-
-    network: Network
-    verilog: Path
-    ports: list[dict[str, Any]]
-    latency_cycles: int
-    label: str
-
-    @classmethod
-    def from_folder(cls, folder: str | os.PathLike[str], network: Network) -> DesignUnderTest:
-        """A ``stochflow generate`` folder; its design.json must describe ``network``."""
-        root = Path(folder)
-        try:
-            manifest = json.loads((root / "design.json").read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as error:
-            raise SimulationError(f"{root / 'design.json'}: cannot read the manifest ({error})") \
-                from None
-        if manifest.get("design_hash") != network.design_hash:
-            raise SimulationError(
-                f"{root / 'design.json'}: design_hash {str(manifest.get('design_hash'))[:12]} "
-                f"is not the network's ({network.design_hash[:12]})"
-            )
-        verilog = root / manifest["rtl"]["file"]
-        try:
-            digest = hashlib.sha256(verilog.read_bytes()).hexdigest()
-        except OSError as error:
-            raise SimulationError(f"{verilog}: cannot read the RTL ({error.strerror})") from None
-        if digest != manifest["rtl"]["sha256"]:
-            raise SimulationError(f"{verilog}: changed since design.json was written (sha256)")
-        return cls(network, verilog, list(manifest["ports"]), int(manifest["latency_cycles"]),
-                   manifest.get("name", network.config.name))
-
-    @classmethod
-    def generate(
-        cls, network: Network, folder: str | os.PathLike[str], label: str | None = None
-    ) -> DesignUnderTest:
-        """Write only ``sc_network.v`` for ``network`` into ``folder`` (no board, no manifest)."""
-        from stochflow.hdl.generate import NETWORK_FILE, network_ports, network_verilog
-        from stochflow.hdl.rtl_network import latency_cycles
-
-        root = Path(folder)
-        root.mkdir(parents=True, exist_ok=True)
-        path = root / NETWORK_FILE
-        write_atomic(path, network_verilog(network))
-        return cls(network, path, network_ports(network), latency_cycles(network),
-                   label or network.config.name)
-
-    def job(self, prefix: str, inputs_q: np.ndarray, expected: golden.GoldenResult | None) -> DesignJob:
-        layers = self.network.layers
-        return DesignJob(
-            label=self.label,
-            prefix=prefix,
-            layer_names=[layer.name for layer in layers],
-            layer_outputs=[layer.n_out for layer in layers],
-            layer_lengths=[layer.bitstream_length for layer in layers],
-            input_precision=layers[0].precision,
-            count_bits=layers[-1].count_bits,
-            latency_cycles=self.latency_cycles,
-            inputs_q=inputs_q,
-            expected_counts=None if expected is None else expected.counts[-1],
-            expected_spikes=None if expected is None else expected.spikes,
-        )
-
-
-@dataclass(frozen=True, eq=False)
-class SimulationCase:
-    design: DesignUnderTest
-    inputs_q: np.ndarray
+# Where an optimised model's faster run repays its longer build (digits: -Os costs
+# ~30 CPU-seconds more to build and saves ~40 µs per simulated cycle).
+OPTIMISE_ABOVE_CYCLES = 1_000_000
 
 
 @dataclass(eq=False)
@@ -154,7 +71,6 @@ class SimulationResult:
     coverage_file: Path | None = None
     coverage_scope: str = ""  # hierarchy prefix of this design in the coverage file
     saif_file: Path | None = None
-    notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         line = f"{self.label}: bit-exact {self.vectors_matched}/{self.vectors} vectors"
@@ -165,28 +81,8 @@ class SimulationResult:
         return line
 
 
-def _simulator_version() -> str:
-    from .toolchain import toolchain
-
-    return toolchain().verilator_version
-
-
 def _expected(case: SimulationCase) -> golden.GoldenResult:
     return golden.run(case.design.network, case.inputs_q, record_spikes=True)
-
-
-def _check_inputs(case: SimulationCase) -> np.ndarray:
-    """Quantised inputs ``(vectors ≥ 1, n_in)``, integers ``0 … 2^p`` (as the golden model)."""
-    first = case.design.network.layers[0]
-    inputs = np.asarray(case.inputs_q)
-    if inputs.ndim != 2 or inputs.shape[1] != first.n_in or inputs.shape[0] < 1:
-        raise SpecError("inputs", f"expected shape (vectors ≥ 1, {first.n_in}), got {inputs.shape}")
-    if not np.issubdtype(inputs.dtype, np.integer):
-        raise SpecError("inputs", f"expected quantised integers, got dtype {inputs.dtype}")
-    limit = 1 << first.precision
-    if int(inputs.min()) < 0 or int(inputs.max()) > limit:
-        raise SpecError("inputs", f"expected values 0…{limit}, got {int(inputs.min())}…{int(inputs.max())}")
-    return inputs.astype(np.int64)
 
 
 def _model_sources(
@@ -208,68 +104,6 @@ def _model_sources(
     wrapper = folder / f"{GROUP_TOP}.v"
     write_atomic(wrapper, group_wrapper(members))
     return [*sources, wrapper], GROUP_TOP, prefixes
-
-
-def _run_bench(
-    build: ModelBuild,
-    job_dir: Path,
-    *,
-    coverage_file: Path | None,
-    saif_file: Path | None,
-    progress: Progress | None,
-) -> dict[str, Any]:
-    from cocotb_tools.runner import get_runner
-
-    runner = get_runner(SIMULATOR)
-    plusargs = [f"+verilator+coverage+file+{coverage_file}"] if coverage_file else []
-    test_args = ["--trace", "--trace-file", str(saif_file)] if saif_file else []
-    log = job_dir / "sim.log"
-    failure: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            runner.test(
-                test_module=BENCH_MODULE,
-                hdl_toplevel=build.top,
-                hdl_toplevel_lang="verilog",
-                build_dir=build.directory,
-                test_dir=job_dir,
-                extra_env={JOB_ENV: str(job_dir / "job.json")},
-                plusargs=plusargs,
-                test_args=test_args,
-                results_xml=str(job_dir / "results.xml"),
-                log_file=log,
-            )
-        except SystemExit as stop:  # the runner exits when a test failed under pytest
-            if stop.code not in (0, 1, None):
-                failure.append(stop)
-        except BaseException as error:
-            failure.append(error)
-
-    if progress is None:
-        run()
-    else:
-        worker = threading.Thread(target=run, name="cocotb-bench", daemon=True)
-        worker.start()
-        while worker.is_alive():
-            worker.join(0.2)
-            _report_progress(job_dir / PROGRESS_FILE, progress)
-        _report_progress(job_dir / PROGRESS_FILE, progress)
-    result_path = job_dir / RESULT_FILE
-    if not result_path.is_file():
-        tail = "\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-30:]) \
-            if log.is_file() else "(no log)"
-        cause = f" ({failure[0]!r})" if failure else ""
-        raise SimulationError(f"the simulation wrote no result{cause}; log {log}:\n{tail}")
-    return json.loads(result_path.read_text(encoding="utf-8"))
-
-
-def _report_progress(path: Path, progress: Progress) -> None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return
-    progress(int(data["done"]), int(data["total"]))
 
 
 def _results(
@@ -344,7 +178,7 @@ def _simulate_model(
     for stale in (coverage_file, saif_file):
         if stale is not None:
             stale.unlink(missing_ok=True)
-    document = _run_bench(build, job_dir, coverage_file=coverage_file, saif_file=saif_file,
+    document = run_bench(build, job_dir, coverage_file=coverage_file, saif_file=saif_file,
                           progress=progress)
     if coverage_file is not None and not coverage_file.is_file():
         raise SimulationError(f"the coverage build wrote no {coverage_file}")
@@ -361,17 +195,26 @@ def simulate(
     coverage: bool = False,
     saif: bool = False,
     cache_dir: str | os.PathLike[str] | None = None,
-    optimise: str = "-Os",
+    optimise: str | None = None,
     progress: Progress | None = None,
 ) -> SimulationResult:
     """Simulate ``inputs_q`` ``(vectors, n_in)`` on ``design`` and check it against the
     golden model. ``coverage`` records per-bit toggle counts (``coverage.dat``),
-    ``saif`` a SAIF trace; ``progress(done, total)`` is called while it runs."""
-    case = SimulationCase(design, _check_inputs(SimulationCase(design, inputs_q)))
+    ``saif`` a SAIF trace; ``progress(done, total)`` is called while it runs.
+    ``optimise`` (the model's C++ optimisation) defaults to :func:`optimisation_for` the
+    run's length."""
+    case = checked_inputs(SimulationCase(design, inputs_q))
     folder = Path(work_dir)
-    options = BuildOptions(coverage=coverage, saif=saif, optimise=optimise)
+    cycles = case.inputs_q.shape[0] * design.latency_cycles
+    options = BuildOptions(coverage=coverage, saif=saif,
+                           optimise=optimise or optimisation_for(cycles))
     build, prefixes = _prepare([case], folder, options, _path(cache_dir), None)
     return _simulate_model([case], folder, build, prefixes, saif=saif, progress=progress)[0]
+
+
+def optimisation_for(cycles: int) -> str:
+    """``-O0`` (fast build) for runs under :data:`OPTIMISE_ABOVE_CYCLES`, else ``-Os``."""
+    return "-Os" if cycles > OPTIMISE_ABOVE_CYCLES else "-O0"
 
 
 def _path(value: str | os.PathLike[str] | None) -> Path | None:
@@ -382,7 +225,7 @@ def simulate_many(
     cases: Sequence[SimulationCase],
     work_dir: str | os.PathLike[str],
     *,
-    group_size: int = 8,
+    group_size: int = 10,
     jobs: int = 2,
     coverage: bool = False,
     cache_dir: str | os.PathLike[str] | None = None,
@@ -392,7 +235,7 @@ def simulate_many(
     run at a time (each build single-threaded). Results come back in ``cases`` order."""
     if not cases:
         return []
-    checked = [SimulationCase(case.design, _check_inputs(case)) for case in cases]
+    checked = [checked_inputs(case) for case in cases]
     groups = [checked[i:i + group_size] for i in range(0, len(checked), group_size)]
     root = Path(work_dir)
     options = BuildOptions(coverage=coverage, optimise=optimise)
@@ -404,21 +247,20 @@ def simulate_many(
         return _simulate_model(group, folder, build, prefixes, saif=False, progress=None)
 
     numbered = list(enumerate(groups))
-    first: list[list[SimulationResult]] = []
-    if len(groups) > 1 and not runtime_ready(options, _path(cache_dir)):
-        # The first build compiles the shared Verilator runtime on every core; the
-        # others then reuse it instead of each compiling it at once.
-        index, group = numbered.pop(0)
-        folder = root / f"model{index}"
-        build, prefixes = _prepare(group, folder, options, _path(cache_dir), None)
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+    per_group: list[list[SimulationResult]] = []
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        if len(groups) > 1 and not runtime_ready(options, _path(cache_dir)):
+            # The first build compiles the shared Verilator runtime on every core; the
+            # others start after it and reuse the runtime.
+            index, group = numbered.pop(0)
+            folder = root / f"model{index}"
+            build, prefixes = _prepare(group, folder, options, _path(cache_dir), None)
             rest = pool.map(one, numbered)
-            first.append(_simulate_model(group, folder, build, prefixes, saif=False,
-                                         progress=None))
-            per_group = first + list(rest)
-    else:
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            per_group = list(pool.map(one, numbered))
+            per_group.append(_simulate_model(group, folder, build, prefixes, saif=False,
+                                             progress=None))
+            per_group.extend(rest)
+        else:
+            per_group.extend(pool.map(one, numbered))
     return [result for group in per_group for result in group]
 
 
@@ -440,11 +282,11 @@ def measure_throughput(
     with tempfile.TemporaryDirectory(prefix="stochflow-throughput-") as scratch:
         folder = Path(work_dir) if work_dir is not None else Path(scratch)
         design = DesignUnderTest.generate(network, folder / "rtl")
-        case = SimulationCase(design, _check_inputs(SimulationCase(design, inputs)))
+        case = checked_inputs(SimulationCase(design, inputs))
         build, prefixes = _prepare([case], folder, BuildOptions(), _path(cache_dir), None)
         job_dir = folder / "run"
         write_job(job_dir, [design.job(prefixes[0], case.inputs_q, None)], mode="throughput")
-        document = _run_bench(build, job_dir, coverage_file=None, saif_file=None, progress=None)
+        document = run_bench(build, job_dir, coverage_file=None, saif_file=None, progress=None)
     outcome = DesignOutcome.from_dict(document["designs"][0])
     if outcome.vectors_run != inputs.shape[0]:
         raise SimulationError(f"the throughput run finished {outcome.vectors_run} of "

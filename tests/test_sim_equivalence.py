@@ -4,8 +4,8 @@ The matrix's 30 configurations span every source kind (Fibonacci and Galois LFSR
 Sobol, van der Corput), every decorrelation mode, source widths 2…32, lengths 16…256,
 precisions 2…8, folding on and off, signed and unsigned weights, leak, both membrane
 starts, both architectures and 1–3 layers, on random and held-out dataset inputs. They
-are packed ten to a model and simulated side by side (one module-scoped run), so the
-whole matrix costs three model builds. Two deliberately wrong expectations ride along
+are packed eleven to a model and simulated side by side, once per test run however the
+tests are spread over workers, so the whole matrix costs three model builds. Two deliberately wrong expectations ride along
 to prove the bench reports a difference where there is one.
 
 Needs Verilator, a C++ compiler and cocotb: without them these tests fail.
@@ -21,12 +21,13 @@ import numpy as np
 import pytest
 from stochflow.hdl.network import LayerWeights, Network
 from stochflow.sim.runner import DesignUnderTest, SimulationCase, SimulationResult, simulate_many
-from test_sim_helpers import MATRIX, sim_cache  # noqa: F401 — fixture
+from test_sim_helpers import MATRIX, shared_once, sim_cache, sim_shared  # noqa: F401
 
 pytestmark = pytest.mark.xdist_group("sim_matrix")
 
 WRONG_WEIGHT, WRONG_LATENCY = "expects_a_flipped_weight", "expects_one_cycle_more"
 SOURCE_OF_WRONG = "s1_fib8_perm_L16_p4"
+GROUP_SIZE = 11
 
 
 def _flipped(network: Network) -> tuple[Network, int]:
@@ -39,11 +40,7 @@ def _flipped(network: Network) -> tuple[Network, int]:
     return Network(network.config, (changed, *network.weights[1:])), column
 
 
-@pytest.fixture(scope="module")
-def matrix(
-    tmp_path_factory: pytest.TempPathFactory, sim_cache: Path  # noqa: F811
-) -> dict[str, SimulationResult]:
-    root = tmp_path_factory.mktemp("sim-matrix")
+def _run_matrix(root: Path, cache: Path) -> dict[str, SimulationResult]:
     started = time.perf_counter()
     cases = []
     for name, case in MATRIX.items():
@@ -58,14 +55,21 @@ def matrix(
         replace(source.design, latency_cycles=source.design.latency_cycles + 1,
                 label=WRONG_LATENCY), source.inputs_q))
     generated = time.perf_counter()
-    results = simulate_many(cases, root / "models", group_size=11, jobs=2,
-                            cache_dir=sim_cache)
+    results = simulate_many(cases, root / "models", group_size=GROUP_SIZE, jobs=2,
+                            cache_dir=cache)
     finished = time.perf_counter()
     builds = {result.build.key: result.build for result in results}
     print(f"\nmatrix: {len(cases)} designs, networks + RTL {generated - started:.1f} s, "
           f"{len(builds)} models built and run in {finished - generated:.1f} s "
           f"(build CPU {sum(b.cpu_seconds for b in builds.values()):.1f} s)")
     return {result.label: result for result in results}
+
+
+@pytest.fixture(scope="module")
+def matrix(sim_shared: Path, sim_cache: Path) -> dict[str, SimulationResult]:  # noqa: F811
+    """The whole matrix, simulated once per test run whichever workers its tests reach."""
+    return shared_once(sim_shared, "matrix",
+                       lambda: _run_matrix(sim_shared / "matrix", sim_cache))
 
 
 def test_matrix_is_wide_enough() -> None:
@@ -135,5 +139,5 @@ def test_a_wrong_latency_is_reported(matrix: dict[str, SimulationResult]) -> Non
 
 def test_grouped_models_compile_each_design_once(matrix: dict[str, SimulationResult]) -> None:
     builds = {result.build.key for result in matrix.values()}
-    assert len(builds) == -(-(len(MATRIX) + 2) // 11)
+    assert len(builds) == -(-(len(MATRIX) + 2) // GROUP_SIZE)
     assert all(Path(result.work_dir).is_dir() for result in matrix.values())

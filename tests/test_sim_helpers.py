@@ -4,11 +4,13 @@ prove little), and the equivalence matrix's configurations."""
 
 from __future__ import annotations
 
+import fcntl
 import os
+import pickle
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pytest
@@ -17,6 +19,7 @@ from stochflow.hdl.config import LayerConfig, NetworkConfig, RngSpec
 from stochflow.hdl.network import LayerWeights, Network
 from stochflow.sim.vectors import InputVectors, dataset_vectors, random_vectors
 
+T = TypeVar("T")
 TARGET_RATE = 0.3
 THRESHOLDS = (1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 24, 32, 40, 48, 64, 96, 128, 192, 256, 384, 512)
 
@@ -236,12 +239,36 @@ MATRIX: dict[str, MatrixCase] = {
 
 
 @pytest.fixture(scope="session")
-def sim_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A Verilator model cache for this test run (shared by the xdist workers, so the
-    Verilator runtime is compiled once; concurrent builds of one model are safe)."""
+def sim_shared(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder of this test run that every xdist worker sees."""
     base = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
         base = base.parent
-    folder = base / "stochflow-sim-cache"
+    folder = base / "stochflow-sim"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+@pytest.fixture(scope="session")
+def sim_cache(sim_shared: Path) -> Path:
+    """The Verilator model cache of this test run, shared by the workers: a model or the
+    Verilator runtime is compiled once however the tests are distributed."""
+    return sim_shared / "cache"
+
+
+def shared_once(folder: Path, name: str, compute: Callable[[], T]) -> T:
+    """``compute()`` once per test run, whichever worker asks first; the others wait for
+    it and read the pickled result (tests using it may land on any worker)."""
+    result = folder / f"{name}.pickle"
+    with (folder / f"{name}.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if result.is_file():
+                return pickle.loads(result.read_bytes())
+            value = compute()
+            temporary = result.with_suffix(".tmp")
+            temporary.write_bytes(pickle.dumps(value))
+            os.replace(temporary, result)
+            return value
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

@@ -16,7 +16,7 @@ from stochflow.sim.errors import SimulationError
 from stochflow.sim.runner import DesignUnderTest, measure_throughput, simulate
 from stochflow.sim.toolchain import toolchain
 from stochflow.sim.vectors import random_vectors
-from test_sim_helpers import sim_cache  # noqa: F401 — fixture
+from test_sim_helpers import sim_cache, sim_shared  # noqa: F401 — fixtures
 
 pytestmark = pytest.mark.xdist_group("sim_runner")
 

@@ -24,9 +24,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     console = Console()
     table = Table(title="stochflow toolchain")
-    for column in ("tool", "version", "path", "package"):
-        table.add_column(column)
+    table.add_column("tool", no_wrap=True)
+    table.add_column("version", no_wrap=True)
+    table.add_column("path", overflow="fold")
     missing: list[str] = []
+    missing_packages: list[str] = []
     for tool in survey():
         version = tool.version
         if args.run and tool.path and tool.name.startswith("yowasp-") and "pack" not in tool.name:
@@ -37,17 +39,16 @@ def run(args: argparse.Namespace) -> int:
             )
             if tool.required:
                 missing.append(tool.package or tool.name)
-            table.add_row(tool.name, status, "-", tool.package or "-")
+                if tool.package:
+                    missing_packages.append(tool.package)
+            table.add_row(tool.name, status, f"(package {tool.package})" if tool.package else "-")
         else:
-            table.add_row(
-                tool.name, version or "?", tool.path or "(python package)", tool.package or "-"
-            )
+            table.add_row(tool.name, version or "?", tool.path or "(python package)")
     console.print(table)
     if missing:
         names = ", ".join(sorted(set(missing)))
-        sys.stderr.write(
-            f"stochflow doctor: missing: {names} (pip install {' '.join(sorted(set(missing)))})\n"
-        )
+        hint = f" (pip install {' '.join(sorted(set(missing_packages)))})" if missing_packages else ""
+        sys.stderr.write(f"stochflow doctor: missing: {names}{hint}\n")
         return 1
     console.print("all required tools found")
     return 0

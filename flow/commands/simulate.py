@@ -83,8 +83,9 @@ def run(args: argparse.Namespace) -> int:
     from stochflow.hdl.spec import apply_choice, load_spec
     from stochflow.sim.activity import activity_document, write_activity
     from stochflow.sim.coverage import read_toggle_coverage
+    from stochflow.sim.design import NETWORK_TOP, DesignUnderTest
     from stochflow.sim.errors import SimulationError
-    from stochflow.sim.runner import NETWORK_TOP, DesignUnderTest, simulate
+    from stochflow.sim.runner import simulate
     from stochflow.sim.vectors import dataset_vectors, random_vectors
 
     from .generate import read_choice
@@ -129,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
     path = write_activity(args.out / ACTIVITY_FILE, document)
     elapsed = time.perf_counter() - started
     build = "cached model" if result.build.cached else f"model built in {result.build.seconds:.1f} s"
-    console.print(_layer_table(document))
+    Console().print(_layer_table(document))
     print(f"wrote {path}" + (f" and {args.out / SAIF_FILE}" if saif else ""))
     print(f"verilator {result.simulator['version']}: {result.cycles:,} cycles in "
           f"{result.run_seconds:.2f} s ({build}; {elapsed:.1f} s in all); "
