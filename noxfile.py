@@ -58,3 +58,69 @@ def sim(session: nox.Session) -> None:
         "--out",
         "build/digits/sim",
     )
+
+
+# The main job's budget (docs/loop.md, "The main job"): each limit changes the answer.
+LOOP_BUDGET = "luts=4500,power_mw=4.5,latency_cycles=3000"
+
+
+@nox.session(python=PYTHON)
+def loop(session: nox.Session) -> None:
+    """The main job: the closed loop on the digits example for ice40-up5k (build/loop/)."""
+    _install(session)
+    session.run("stochflow", "doctor")
+    args = session.posargs or [
+        EXAMPLE, "--target", "ice40-up5k", "--budget", LOOP_BUDGET, "--clock-mhz", "12",
+        "--vectors", "32", "--max-builds", "8", "--out", "build/loop",
+    ]
+    session.run("stochflow", "loop", *args)
+
+
+@nox.session(python=PYTHON)
+def synth(session: nox.Session) -> None:
+    """Generate and build the tiny example with Yosys + nextpnr (build/synth/), storing the
+    observation in build/evidence.sqlite."""
+    _install(session)
+    spec = session.posargs[0] if session.posargs else "examples/tiny/network.toml"
+    target = session.posargs[1] if len(session.posargs) > 1 else "ice40-up5k"
+    session.run("stochflow", "generate", spec, "--out", "build/synth/design")
+    session.run("stochflow", "synth", "--design", "build/synth/design/design.json",
+                "--target", target, "--clock-mhz", "12", "--out", f"build/synth/{target}",
+                "--store", "build/evidence.sqlite")
+
+
+@nox.session(python=PYTHON)
+def collect(session: nox.Session) -> None:
+    """Ingest a build's reports into build/evidence.sqlite: `nox -s collect -- --design …
+    --utilisation … [--power …] [--timing …] --accuracy-score … --out observation.json`."""
+    if not session.posargs:
+        session.error("give collect-synthesis's arguments after --, e.g. "
+                      "nox -s collect -- --design D/design.json --utilisation U.rpt "
+                      "--power P.rpt --timing T.rpt --accuracy-score 0.95 --out obs.json")
+    _install(session)
+    args = list(session.posargs)
+    if "--store" not in args and "--no-store" not in args:
+        args += ["--store", "build/evidence.sqlite"]
+    session.run("stochflow", "collect-synthesis", *args)
+
+
+@nox.session(python=PYTHON)
+def optimise(session: nox.Session) -> None:
+    """Rerun the selector for the digits example on the evidence in build/evidence.sqlite
+    (build/choice.json)."""
+    _install(session)
+    args = session.posargs or [
+        EXAMPLE, "--target", "ice40-up5k", "--budget", LOOP_BUDGET, "--clock-mhz", "12",
+        "--evidence", "build/evidence.sqlite", "--out", "build/choice.json",
+    ]
+    session.run("stochflow", "optimise", *args, success_codes=[0, 1])
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """The benchmarks (numbers printed, nothing asserted): parsers, golden model, selector,
+    open-flow build cost, RTL simulation, evidence store, energy accounting."""
+    _install(session)
+    for script in ("bench_parsers.py", "bench_golden.py", "bench_selector.py", "bench_synth.py",
+                   "bench_rtl_sim.py", "evidence_store.py", "energy_accounting.py"):
+        session.run("python", f"bench/{script}")

@@ -2,7 +2,7 @@
 
     python bench/bench_selector.py [--layers 2 20 100] [--repeat 3] [--target ice40-up5k]
 
-For each size a chain of fully connected layers (distinct widths 16…64) is scored over the
+For each size a chain of fully connected layers (seeded widths 16…64) is scored over the
 default :class:`SpaceLimits` (L 16…4096, precision 2…16, LFSR/Sobol/vdC at widths 8 and
 16, 4 LFSR seeds, every decorrelation, the folding ladder) with the target's calibrated
 prior and the ``model:sc-stream-error`` proxy, then solved under LUT + power + latency

@@ -3,7 +3,9 @@
 Each run starts from nothing: a fresh output folder and a fresh evidence store, so no
 point is answered from the build cache and every point is generated and built by the
 real tools. Prints the wall time of each run, the seconds spent inside the tools, and
-the speed-up (goal ≥ 1.7× with 2 workers on a 2-core machine).
+the speed-up (goal ≥ 1.7× with 2 workers on a 2-core machine). The load average is
+printed beside each run: other work on the same cores slows the 2-worker run most, so
+the speed-up means something only on an otherwise idle machine.
 
     /work/venv/bin/python bench/bench_sweep.py [--grid "L=64,128,256;precision=4,6"] [--repeat 2]
 """
@@ -11,6 +13,7 @@ the speed-up (goal ≥ 1.7× with 2 workers on a 2-core machine).
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import time
@@ -55,11 +58,14 @@ def main() -> None:
     walls: dict[int, list[float]] = {1: [], 2: []}
     for repeat in range(args.repeat):
         for jobs in (1, 2) if repeat % 2 == 0 else (2, 1):
+            load_before = os.getloadavg()[0]
             wall, tools, built = one_run(jobs, args.grid, args.target, args.clock_mhz)
             walls[jobs].append(wall)
             print(
                 f"{jobs} worker(s): {built} points in {wall:6.1f} s wall "
-                f"({tools:6.1f} s inside the tools, {wall / built:5.1f} s per point)",
+                f"({tools:6.1f} s inside the tools, {wall / built:5.1f} s per point; "
+                f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after, "
+                f"{os.cpu_count()} cores)",
                 flush=True,
             )
     one, two = statistics.median(walls[1]), statistics.median(walls[2])

@@ -1,6 +1,6 @@
 """Calibrate the analytical LUT/FF prior on real Yosys runs of generated layers.
 
-    python bench/calibrate_prior.py [--families ice40 ecp5 xilinx7 intel] [--count 40]
+    python bench/calibrate_prior.py [--families ice40 ecp5 xilinx7 intel] [--count 56]
                                     [--jobs 2] [--workdir build/calibrate]
 
 Writes ``surrogate/data/prior_<family>.json`` (tool version, date, grid, measured counts,
@@ -22,7 +22,7 @@ from stochflow.surrogate.prior import FAMILIES
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--families", nargs="+", default=list(FAMILIES), choices=FAMILIES)
-    parser.add_argument("--count", type=int, default=40, help="grid size (designs per family)")
+    parser.add_argument("--count", type=int, default=56, help="grid size (designs per family)")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--workdir", type=Path, default=None)
     args = parser.parse_args()

@@ -3,11 +3,12 @@
 Usage::
 
     python bench/rtl_resources.py examples/tiny/network.toml examples/digits/network.toml \\
-        --fold-cycles 1,4,16 [--pnr] [--keep DIR]
+        --fold-cycles 1,4,16 [--weight-memory logic|block] [--precision P] [--pnr] [--keep DIR]
 
 For each spec and each target ``F`` (clock cycles per bit-period), every layer gets
-``folding = ceil((n_in + 1) / F)`` columns per cycle (``F = 1``: unfolded); all other
-knobs are the spec's. Prints SB_LUT4 / SB_CARRY / flip-flops / RAM from
+``folding = ceil((n_in + 1) / F)`` columns per cycle (``F = 1``: unfolded) and, if it
+then reads its weights from a ROM, the ``--weight-memory`` placement (default: the
+spec's); ``--precision`` overrides every layer's; all other knobs are the spec's. Prints SB_LUT4 / SB_CARRY / flip-flops / RAM from
 ``synth_ice40; stat`` (source ``tool:yosys``) and, with ``--pnr``, the logic cells and
 Fmax that ``nextpnr-ice40 --up5k --package sg48`` reports (source ``tool:nextpnr``).
 """
@@ -27,7 +28,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 from stochflow.flow.toolchain import require_executable
-from stochflow.hdl.config import NetworkConfig
+from stochflow.hdl.config import WEIGHT_MEMORIES, NetworkConfig, weight_memory_choices
 from stochflow.hdl.generate import generate
 from stochflow.hdl.network import Network
 from stochflow.hdl.rtl_network import latency_cycles
@@ -36,13 +37,17 @@ from stochflow.hdl.spec import load_spec
 UP5K_LCS = 5280
 
 
-def folded(network: Network, target_cycles: int) -> Network:
-    """The same network with every layer folded to at most ``target_cycles`` per period."""
-    layers = tuple(
-        layer.with_knobs(folding=max(1, math.ceil(layer.columns / target_cycles)))
-        for layer in network.layers
-    )
-    config = NetworkConfig(network.config.name, layers, network.config.architecture)
+def folded(network: Network, target_cycles: int, weight_memory: str | None = None) -> Network:
+    """The same network with every layer folded to at most ``target_cycles`` per period;
+    ``weight_memory`` (if given) applies to the layers that then have a weight ROM."""
+    layers = []
+    for layer in network.layers:
+        folding = max(1, math.ceil(layer.columns / target_cycles))
+        memory = weight_memory or layer.weight_memory
+        if memory not in weight_memory_choices(math.ceil(layer.columns / folding)):
+            memory = "logic"  # no ROM at this folding: nothing to place
+        layers.append(layer.with_knobs(folding=folding, weight_memory=memory))
+    config = NetworkConfig(network.config.name, tuple(layers), network.config.architecture)
     return Network(config, network.weights)
 
 
@@ -103,20 +108,27 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("specs", nargs="+", type=Path)
     parser.add_argument("--fold-cycles", default="1,4,16", help="comma-separated targets F")
+    parser.add_argument("--weight-memory", choices=WEIGHT_MEMORIES,
+                        help="weight ROM placement of the layers that have one")
+    parser.add_argument("--precision", type=int, help="every layer's precision (bits)")
     parser.add_argument("--pnr", action="store_true", help="also place and route on an UP5K")
     parser.add_argument("--keep", type=Path, help="keep build folders here")
     args = parser.parse_args()
     targets = [int(item) for item in args.fold_cycles.split(",")]
     console = Console(width=200)
     table = Table(title="sc_board on iCE40 (synth_ice40 stat = tool:yosys; LC, Fmax = tool:nextpnr)")
-    for column in ("design", "F per layer", "folding", "latency", "SB_LUT4", "SB_CARRY", "FF",
+    for column in ("design", "F per layer", "folding", "p", "memory", "latency", "SB_LUT4",
+                   "SB_CARRY", "FF",
                    "SB_RAM (UP5K 30)", "LC (UP5K 5280)", "Fmax MHz", "synth s"):
         table.add_column(column)
     root = args.keep or Path(tempfile.mkdtemp(prefix="rtl-resources-", dir=Path.cwd()))
     for spec_path in args.specs:
-        base = load_spec(spec_path).build()
+        spec = load_spec(spec_path)
+        if args.precision is not None:
+            spec = spec.with_knobs(precision=args.precision)
+        base = spec.build()
         for target in targets:
-            network = folded(base, target)
+            network = folded(base, target, args.weight_memory)
             folder = root / f"{base.config.name}-F{target}"
             with console.status(f"{base.config.name} F={target}"):
                 row = measure(network, folder, args.pnr)
@@ -127,6 +139,9 @@ def main() -> int:
                 base.config.name,
                 ",".join(str(layer.fold_cycles) for layer in network.layers),
                 ",".join(str(layer.folding) for layer in network.layers),
+                ",".join(str(layer.precision) for layer in network.layers),
+                ",".join(layer.weight_memory if layer.has_weight_rom else "-"
+                         for layer in network.layers),
                 str(latency_cycles(network)),
                 str(row["lut4"]), str(row["carry"]), str(row["ff"]), str(row["ram"]),
                 fits or "-", str(row.get("fmax", "-")), str(row["synth_s"]),

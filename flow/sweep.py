@@ -247,8 +247,8 @@ def apply_point(spec: NetworkSpec, values: dict[str, GridValue]) -> NetworkSpec:
 def _set_knob(knobs: dict[str, Any], knob: str, value: Any, spec: NetworkSpec, index: int) -> None:
     if knob == "L":
         knobs["bitstream_length"] = value
-    elif knob == "precision":
-        knobs["precision"] = value
+    elif knob in ("precision", "weight_memory"):
+        knobs[knob] = value
     elif knob == "folding":
         knobs["folding"] = spec.layers[index].columns if value == ALL_COLUMNS else value
     elif knob == "input_rng":

@@ -22,6 +22,9 @@ Knobs and values:
                     decimal or ``0x`` hex, ≥ 0
 ``decorrelation``   how the weight source feeds its streams: ``shared``, ``permuted``,
                     ``rotated`` or ``independent``
+``weight_memory``   where a folded layer's weight ROM lives: ``logic`` (LUTs) or
+                    ``block`` (block RAM; only layers folded over at least
+                    ``stochflow.hdl.config.ROM_FOLD_CYCLES`` cycles have a ROM)
 ==================  =================================================================
 
 Whether a combination is valid for the network (a seed that fits the source's width,
@@ -44,6 +47,7 @@ from stochflow.hdl.config import (
     MIN_LOG2_LENGTH,
     MIN_PRECISION,
     RNG_KINDS,
+    WEIGHT_MEMORIES,
 )
 
 from .errors import UsageError
@@ -155,6 +159,12 @@ def _decorrelation(text: str) -> Any:
     return text
 
 
+def _weight_memory(text: str) -> Any:
+    if text not in WEIGHT_MEMORIES:
+        raise ValueError(f"one of {', '.join(WEIGHT_MEMORIES)}")
+    return text
+
+
 KNOBS: dict[str, Callable[[str], Any]] = {
     "L": _length,
     "precision": _precision,
@@ -163,6 +173,7 @@ KNOBS: dict[str, Callable[[str], Any]] = {
     "input_rng": _rng,
     "seed": _seed,
     "decorrelation": _decorrelation,
+    "weight_memory": _weight_memory,
 }
 
 

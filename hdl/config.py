@@ -20,6 +20,7 @@ LfsrStructure = Literal["fibonacci", "galois"]
 Decorrelation = Literal["shared", "permuted", "rotated", "independent"]
 Architecture = Literal["stream", "regenerate"]
 MembraneInit = Literal["zero", "half_threshold"]
+WeightMemory = Literal["logic", "block"]
 
 RNG_KINDS: tuple[str, ...] = ("lfsr", "sobol", "vdc")
 LFSR_STRUCTURES: tuple[str, ...] = ("fibonacci", "galois")
@@ -27,6 +28,12 @@ DECORRELATIONS: tuple[str, ...] = ("shared", "permuted", "rotated", "independent
 ARCHITECTURES: tuple[str, ...] = ("stream", "regenerate")
 MEMBRANE_INITS: tuple[str, ...] = ("zero", "half_threshold")
 ALLOWANCES: tuple[str, ...] = ("zero_seed", "non_maximal_polynomial")
+WEIGHT_MEMORIES: tuple[str, ...] = ("logic", "block")
+
+# A folded layer with at least this many fold cycles per period reads its weights from a
+# ROM (``stochflow.hdl.rtl_layer``, ``docs/rtl.md``); only such a layer has a memory whose
+# placement ``weight_memory`` chooses.
+ROM_FOLD_CYCLES = 8
 
 MIN_LOG2_LENGTH, MAX_LOG2_LENGTH = 4, 12
 MIN_PRECISION, MAX_PRECISION = 2, 16
@@ -158,6 +165,7 @@ class LayerConfig:
     leak: int = 0
     membrane_bits: int | None = None  # None → smallest safe width + 2 (see docs)
     membrane_init: MembraneInit = "half_threshold"
+    weight_memory: WeightMemory = "logic"  # where a weight ROM lives: LUTs or block RAM
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.isidentifier():
@@ -201,6 +209,14 @@ class LayerConfig:
         if _require_int("leak", self.leak) < 0:
             raise SpecError("leak", f"expected 0 or more, got {self.leak}")
         _require_choice("membrane_init", self.membrane_init, MEMBRANE_INITS)
+        _require_choice("weight_memory", self.weight_memory, WEIGHT_MEMORIES)
+        if self.weight_memory == "block" and not self.has_weight_rom:
+            raise SpecError(
+                "weight_memory",
+                f"'block' places the weight ROM in block RAM, and a layer has one only when "
+                f"it folds over at least {ROM_FOLD_CYCLES} cycles per period (this one: "
+                f"{self.fold_cycles}); use 'logic' or fold further",
+            )
         if self.membrane_bits is not None:
             _require_int("membrane_bits", self.membrane_bits)
             if self.threshold is not None and self.membrane_bits < self.min_membrane_bits(
@@ -222,6 +238,11 @@ class LayerConfig:
         """Clock cycles per bit-period, ``F = ceil((n_in + 1) / folding)``."""
         assert self.folding is not None
         return math.ceil(self.columns / self.folding)
+
+    @property
+    def has_weight_rom(self) -> bool:
+        """Whether the RTL reads this layer's weights from a ROM (``F ≥ ROM_FOLD_CYCLES``)."""
+        return self.fold_cycles >= ROM_FOLD_CYCLES
 
     @property
     def count_bits(self) -> int:
@@ -248,6 +269,11 @@ class LayerConfig:
         data["input_rng"] = self.input_rng.to_dict() if self.input_rng else None
         data["fold_cycles"] = self.fold_cycles
         return data
+
+
+def weight_memory_choices(fold_cycles: int) -> tuple[str, ...]:
+    """The ``weight_memory`` values a layer folded over ``fold_cycles`` cycles can take."""
+    return WEIGHT_MEMORIES if fold_cycles >= ROM_FOLD_CYCLES else ("logic",)
 
 
 @dataclass(frozen=True)

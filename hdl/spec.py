@@ -22,6 +22,7 @@ The format (every key is listed; anything else is refused with the allowed keys)
     leak = 0
     membrane_bits = 12               # default: smallest safe width + 2
     membrane_init = "half_threshold" # or "zero"
+    weight_memory = "logic"          # weight ROM in LUTs, or "block" RAM (folded F ≥ 8 only)
 
     [defaults.weight_rng]            # the weight source
     kind = "lfsr"                    # "lfsr", "sobol" or "vdc"
@@ -101,6 +102,7 @@ LAYER_KNOBS = (
     "leak",
     "membrane_bits",
     "membrane_init",
+    "weight_memory",
     "weight_rng",
     "input_rng",
 )
@@ -262,6 +264,7 @@ CHOICE_KEYS = (
     "leak",
     "membrane_bits",
     "membrane_init",
+    "weight_memory",
     "rng",
     *CHOICE_RNG_KEYS,
     "weight_rng",
@@ -278,13 +281,13 @@ def apply_choice(spec: NetworkSpec, choice: Any, *, source: str | None = None) -
     ``choice`` is ``{"layers": [entry, …], …}`` (other top-level keys are metadata and
     ignored) or a bare list of entries. An entry names its layer by ``name`` or
     ``index`` (else its position) and sets knobs: ``bitstream_length``, ``precision``,
-    ``folding``, ``threshold``, ``leak``, ``membrane_bits``, ``membrane_init``; the weight
-    source by flat keys ``rng`` (its kind), ``width``, ``polynomial``, ``seed``,
-    ``structure``, ``dimension``, ``decorrelation``, ``allow``, or by a ``weight_rng``
-    table; the encoder by an ``input_rng`` table. Sources merge over the spec's as in
-    :func:`merge_rng`; a ``null`` polynomial means the table's default. The optimiser's
-    reported figures (:data:`CHOICE_INFO_KEYS`) are read past, except ``fold_cycles``,
-    which is checked. Any other key is refused.
+    ``folding``, ``threshold``, ``leak``, ``membrane_bits``, ``membrane_init``,
+    ``weight_memory``; the weight source by flat keys ``rng`` (its kind), ``width``,
+    ``polynomial``, ``seed``, ``structure``, ``dimension``, ``decorrelation``, ``allow``,
+    or by a ``weight_rng`` table; the encoder by an ``input_rng`` table. Sources merge
+    over the spec's as in :func:`merge_rng`; a ``null`` polynomial means the table's
+    default. The optimiser's reported figures (:data:`CHOICE_INFO_KEYS`) are read past,
+    except ``fold_cycles``, which is checked. Any other key is refused.
     """
     if isinstance(choice, Mapping):
         if "layers" not in choice:

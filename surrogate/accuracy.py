@@ -17,8 +17,10 @@ sum over layers, so the knapsack stays separable. Two proxies exist:
 
 ``sim:golden`` (:class:`GoldenLayerError`, needs the spec and calibration data)
     RMS difference of the network's output spike rates (last layer counts / L) between
-    a reference network and the same network with *only layer k* set to the option
-    (in the stream architecture every layer takes the option's shared ``L``). The
+    a reference network and the same network with *only layer k* set to the option. In
+    the stream architecture every layer takes the option's shared ``L``; the other layers
+    then run the best ``L``-bit source (Sobol of width ``log2 L``, ``p = min(12, log2 L)``)
+    so that only layer k's own knobs differ from the ideal. The
     reference has every layer at ``L = 4096``, ``p = 12`` and a permuted Sobol source of
     width ``log2 L`` (12 bits): its first ``L`` points are a permutation of every value,
     so every bit-permuted stream still sees each value once and has mean exactly
@@ -51,6 +53,8 @@ from .space import LayerSpace, rng_key
 
 STREAM_ERROR_SOURCE = "model:sc-stream-error"
 GOLDEN_ERROR_SOURCE = "sim:golden"
+# Bumped whenever the reference a golden layer error is measured against changes (cache key).
+REFERENCE_VERSION = 2
 
 
 class AccuracyModel(Protocol):
@@ -261,21 +265,27 @@ class GoldenLayerError:
         """Sobol width of the reference: ``log2 L``, so ``L`` points are every value once."""
         return self.reference_length.bit_length() - 1
 
-    def reference_sources(self) -> tuple[RngSpec, RngSpec]:
-        """The reference's weight source and its encoder partner (next Sobol dimension)."""
-        width = self.reference_width
+    def reference_sources(self, length: int | None = None) -> tuple[RngSpec, RngSpec]:
+        """The reference's weight source and its encoder partner (next Sobol dimension), of
+        width ``log2 length`` (default: the reference length)."""
+        width = (length or self.reference_length).bit_length() - 1
         source = RngSpec(kind="sobol", width=width, seed=0, dimension=1, decorrelation="permuted")
         partner = RngSpec(kind="sobol", width=width, seed=0, dimension=2, decorrelation="permuted")
         return source, partner
 
-    def _reference_knobs(self, layer_count: int) -> list[dict[str, Any]]:
+    def _reference_knobs(self, layer_count: int, length: int | None = None) -> list[dict[str, Any]]:
+        """Every layer at the reference, or, when ``length`` is shorter (a stream network
+        shares one ``L``), at the best the hardware does in ``length`` bits: a Sobol source
+        of width ``log2 length`` (every value once, unbiased) and ``p ≤ log2 length``."""
         knobs = []
-        source, partner = self.reference_sources()
+        length = length or self.reference_length
+        source, partner = self.reference_sources(length)
+        precision = min(self.reference_precision, length.bit_length() - 1)
         for index in range(layer_count):
             encoder = index == 0 or self.spec.config.architecture == "regenerate"
             knobs.append({
-                "bitstream_length": self.reference_length,
-                "precision": self.reference_precision,
+                "bitstream_length": length,
+                "precision": precision,
                 "weight_rng": source,
                 "input_rng": partner if encoder else None,
             })
@@ -297,6 +307,7 @@ class GoldenLayerError:
         length, precision, v = (int(x) for x in triple)
         return _digest(
             GOLDEN_ERROR_SOURCE,
+            REFERENCE_VERSION,
             self.spec.weights_sha256,
             self._inputs_hash,
             space.index,
@@ -322,10 +333,8 @@ class GoldenLayerError:
             rows = []
             for done, i in enumerate(missing):
                 length, precision, v = (int(x) for x in unique[i])
-                knobs = self._reference_knobs(layer_count)
-                if self.spec.config.architecture == "stream":
-                    for entry in knobs:
-                        entry["bitstream_length"] = length
+                shared = self.spec.config.architecture == "stream"
+                knobs = self._reference_knobs(layer_count, length if shared else None)
                 variant = space.variants[v]
                 knobs[space.index].update(
                     bitstream_length=length,

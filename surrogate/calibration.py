@@ -32,7 +32,13 @@ from typing import Any
 
 import numpy as np
 from scipy.optimize import nnls
-from stochflow.hdl.config import LayerConfig, NetworkConfig, RngSpec
+from stochflow.hdl.config import (
+    ROM_FOLD_CYCLES,
+    WEIGHT_MEMORIES,
+    LayerConfig,
+    NetworkConfig,
+    RngSpec,
+)
 from stochflow.hdl.network import LayerWeights, Network
 
 from .features import FEATURES, config_feature_row
@@ -132,8 +138,13 @@ class GridPoint:
         return np.sum(rows, axis=0)
 
 
-def calibration_grid(count: int = 40, seed: int = GRID_SEED) -> list[GridPoint]:
-    """A fixed, seeded sample of small designs spanning every knob the features use."""
+def calibration_grid(count: int = 56, seed: int = GRID_SEED) -> list[GridPoint]:
+    """A fixed, seeded sample of small designs spanning every knob the features use.
+
+    Fold cycles are drawn from 1 (constant comparators), 2, 4 (products multiplexed), 8,
+    16, 32, 64 (a weight ROM, in LUTs or block RAM at random), capped by the layer's
+    columns, so every layer form of ``stochflow.hdl.rtl_layer`` is measured.
+    """
     rng = np.random.default_rng(seed)
     kinds = ("lfsr", "sobol", "vdc")
     points: list[GridPoint] = []
@@ -141,11 +152,13 @@ def calibration_grid(count: int = 40, seed: int = GRID_SEED) -> list[GridPoint]:
         i = len(points)
         architecture = "regenerate" if i % 4 == 3 else "stream"
         depth = 1 if i % 3 else 2
-        n_in = int(rng.choice((4, 8, 12, 16, 24)))
+        cycles = int(rng.choice((1, 2, 4, 8, 16, 32, 64)))
+        # An input count that allows the drawn fold cycles (the first layer's columns).
+        n_in = int(rng.choice([n for n in (4, 8, 12, 16, 24, 40, 64) if n + 1 >= cycles]))
         length = int(rng.choice((16, 64, 256, 1024, 4096)))
         layers = []
         for k in range(depth):
-            n_out = int(rng.choice((2, 4, 6, 8, 10)))
+            n_out = int(rng.choice((2, 4, 6, 8, 10, 16)))
             precision = int(rng.choice((3, 4, 5, 6, 8)))
             kind = kinds[int(rng.integers(0, 3))]
             width = int(rng.choice((8, 12, 16)))
@@ -157,7 +170,9 @@ def calibration_grid(count: int = 40, seed: int = GRID_SEED) -> list[GridPoint]:
             if kind == "lfsr":
                 rng_knobs["seed"] = int(rng.integers(1, 1 << width))
             columns = n_in + 1
-            folding = int(rng.choice((columns, -(-columns // 2), -(-columns // 4), 1)))
+            if k:
+                cycles = int(rng.choice((1, 2, 4, 8, 16, 32, 64)))
+            folding = -(-columns // min(cycles, columns))
             encoder = k == 0 or architecture == "regenerate"
             input_knobs = dict(rng_knobs)
             if kind == "lfsr":
@@ -166,11 +181,15 @@ def calibration_grid(count: int = 40, seed: int = GRID_SEED) -> list[GridPoint]:
                 input_knobs["dimension"] = 2 + (columns if decorrelation == "independent" else 0)
             else:
                 input_knobs["seed"] = 1
+            memory = "logic"
+            if -(-columns // folding) >= ROM_FOLD_CYCLES:
+                memory = str(rng.choice(WEIGHT_MEMORIES))
             layers.append({
                 "n_in": n_in, "n_out": n_out,
                 "bitstream_length": length if architecture == "stream" else int(rng.choice((16, 256, 4096))),
                 "precision": precision, "weight_rng": rng_knobs,
                 "input_rng": input_knobs if encoder else None, "folding": folding,
+                "weight_memory": memory,
             })
             n_in = n_out
         points.append(GridPoint(f"cal{i:02d}", architecture, tuple(layers)))
@@ -271,6 +290,16 @@ def fit_ice40_power() -> dict[str, Any]:
     }
 
 
+def rtl_sources_sha256() -> dict[str, str]:
+    """SHA-256 of the RTL generator's sources (``stochflow.hdl`` ``rtl_*.py``, ``generate.py``):
+    which RTL the recorded counts belong to."""
+    import stochflow.hdl as hdl
+
+    folder = Path(hdl.__file__).resolve().parent
+    files = [*sorted(folder.glob("rtl_*.py")), folder / "generate.py"]
+    return {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in files}
+
+
 def calibrate(
     families: Sequence[str] = FAMILIES,
     grid: Sequence[GridPoint] | None = None,
@@ -283,6 +312,7 @@ def calibrate(
     """Synthesise the grid for each family, fit, and write ``prior_<family>.json``."""
     grid = list(grid or calibration_grid())
     version = yosys_version()
+    rtl = rtl_sources_sha256()
     root = Path(workdir or tempfile.mkdtemp(prefix="stochflow-calibrate-"))
     tasks = [(point, family) for family in families for point in grid]
     results: dict[tuple[str, str], dict[str, Any]] = {}
@@ -296,10 +326,13 @@ def calibrate(
             results[key] = value
             if progress is not None:
                 progress(f"{key[1]} {key[0]}: {value['lut']:.0f} LUT, {value['ff']:.0f} FF")
+    if rtl_sources_sha256() != rtl:
+        raise RuntimeError("the RTL sources changed while the grid was synthesised; run again")
     written: dict[str, Path] = {}
     features = np.array([point.features() for point in grid])
     for family in families:
         record = _family_record(family, grid, features, results, version)
+        record["rtl_sha256"] = rtl
         path = out_dir / f"prior_{family}.json"
         _write_json(path, record)
         written[family] = path

@@ -3,16 +3,25 @@
 The analytical prior is linear in these counts (coefficients fitted per FPGA family on
 real synthesis runs, see :mod:`stochflow.surrogate.calibration`). They follow the RTL of
 ``stochflow.hdl.rtl_layer`` / ``rtl_board`` and ``docs/arithmetic.md``
-(``cols = n_in + 1``, ``f`` columns per cycle, ``F`` cycles per bit-period):
+(``cols = n_in + 1``, ``f`` columns per cycle, ``F`` cycles per bit-period), whose layer
+has three forms: ``F = 1``; ``1 < F < 8`` (constant comparators, each slot selects its
+column's product); ``F ≥ 8`` (weights from a ROM, in LUTs or in block RAM as
+``weight_memory`` says, compared on a carry chain):
 
-- ``const_compare_bits`` (``F = 1``): one comparator of a ``p``-bit stream number
+- ``const_compare_bits`` (``F < 8``): one comparator of a ``p``-bit stream number
   against a constant weight per neuron and column, ``n_out · cols · p``;
-- ``var_compare_bits`` (``F > 1``): ``f`` comparators per neuron against ROM words,
-  ``n_out · f · p``; ``rom_bits``: the weight ROM, ``n_out · cols · (p + 1)``;
-- ``slot_mux_bits`` (``F > 1``): the per-slot multiplexers shared by all neurons,
-  ``f · (p + 1) · ceil(log2 F)`` (doubled for an encoder's numbers and values);
-- ``input_compare_bits``: the encoder's comparators, ``min(f, n_in) · p``;
-- ``adder_inputs``: inputs of the signed parallel counters, ``n_out · f``;
+- ``product_mux_inputs`` (``1 < F < 8``): each neuron's slots select the current
+  group's product, ``n_out · f · F`` multiplexer inputs;
+- ``var_compare_bits`` (``F ≥ 8``): ``f`` comparators per neuron against ROM words,
+  ``n_out · f · p``;
+- ``rom_bits`` (``F ≥ 8``, ROM in LUTs): word width ``n_out · f · (p + 1)`` times
+  ``ceil(F / 16)`` (a LUT4 holds 16 words of one bit); ``block_rom_bits`` (ROM in block
+  RAM): the word width, ``n_out · f · (p + 1)``;
+- ``slot_mux_bits`` (``F ≥ 8``): the per-slot multiplexers shared by all neurons,
+  ``f · F · (p + 1)`` inputs, without the ``p`` number bits when the source is ``shared``
+  (every slot then sees the same number);
+- ``input_compare_bits``: the encoder's comparators, all inputs in parallel, ``n_in · p``;
+- ``adder_inputs``: inputs of the parallel counters, ``n_out · f``;
 - ``accumulator_bits`` (``F > 1``): partial sums held across a bit-period,
   ``n_out · (bit_length(cols) + 1)``;
 - ``membrane_bits``: ``n_out · B``; ``counter_bits``: ``n_out · bit_length(L)``;
@@ -29,16 +38,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from stochflow.hdl.config import LayerConfig, RngSpec
+from stochflow.hdl.config import ROM_FOLD_CYCLES, LayerConfig, RngSpec
 from stochflow.hdl.rng import register_count
 
 from .space import LayerSpace
 
+# Words of one bit a LUT4 holds (a LUT ROM costs ceil(depth / 16) LUTs per output bit).
+LUT_ROM_DEPTH = 16
+
 FEATURES: tuple[str, ...] = (
     "const",
     "const_compare_bits",
+    "product_mux_inputs",
     "var_compare_bits",
     "rom_bits",
+    "block_rom_bits",
     "slot_mux_bits",
     "input_compare_bits",
     "adder_inputs",
@@ -92,9 +106,10 @@ def _source_counts(spec: RngSpec | None, streams: int) -> _SourceCounts:
 
 
 def variant_source_counts(space: LayerSpace) -> np.ndarray:
-    """Per variant: LFSR bits, LFSR taps, Sobol bits, vdC bits (weight + encoder sources)."""
+    """Per variant: LFSR bits, LFSR taps, Sobol bits, vdC bits (weight + encoder sources)
+    and whether the weight streams see different numbers (not ``shared``)."""
     columns = space.layer.columns
-    per_variant = np.zeros((len(space.variants), 4))
+    per_variant = np.zeros((len(space.variants), 5))
     for i, variant in enumerate(space.variants):
         w = _source_counts(variant.weight, columns)
         x = _source_counts(variant.input if space.encoder else None, space.layer.n_in)
@@ -103,33 +118,42 @@ def variant_source_counts(space: LayerSpace) -> np.ndarray:
             w.lfsr_taps + x.lfsr_taps,
             w.sobol_bits + x.sobol_bits,
             w.vdc_bits + x.vdc_bits,
+            float(variant.weight.decorrelation != "shared"),
         )
     return per_variant
 
 
-def _codes(values: np.ndarray) -> tuple[np.ndarray, int]:
-    """Dense codes 0…n-1 of the values (in sorted order) and n."""
-    distinct = np.unique(values)
-    return np.searchsorted(distinct, values), len(distinct)
+def _dense_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Codes 0…n-1 of small non-negative integers (in sorted order), the first option of
+    each code, and n. A bincount instead of a sort: these arrays are long, their range short.
+    """
+    present = np.bincount(values) > 0
+    code_of = np.cumsum(present) - 1
+    codes = code_of[values]
+    count = int(present.sum())
+    first = np.full(count, len(values))
+    np.minimum.at(first, codes, np.arange(len(values)))
+    return codes, first, count
 
 
 def cost_rows(space: LayerSpace) -> tuple[LayerSpace, np.ndarray]:
     """The options with distinct feature rows, and for every option the row it shares.
 
-    Features depend on ``L``, ``p`` and the folding, and on the random source only through
-    its register and tap counts, so options that differ only in seed, in a polynomial with
+    Features depend on ``L``, ``p``, the folding and the ROM's place, and on the random
+    source only through its register and tap counts and sharing, so options that differ only in seed, in a polynomial with
     as many taps, or in ``shared`` vs ``permuted`` wiring have one row: the prior and the
     learned models are evaluated once per row (``rows.subset``) and indexed by ``inverse``.
     """
     _, source_code = np.unique(variant_source_counts(space), axis=0, return_inverse=True)
-    length_code, _ = _codes(space.lengths)
-    precision_code, n_precisions = _codes(space.precisions)
-    folding_code, n_foldings = _codes(space.folding)
+    length_code, _, _ = _dense_codes(space.lengths)
+    precision_code, _, n_precisions = _dense_codes(space.precisions)
+    folding_code, _, n_foldings = _dense_codes(space.folding)
     n_sources = int(source_code.max()) + 1
-    key = ((length_code * n_precisions + precision_code) * n_sources
-           + source_code.reshape(-1)[space.variant]) * n_foldings + folding_code
-    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-    return space.subset(first), inverse.reshape(-1)
+    key = (((length_code * n_precisions + precision_code) * n_sources
+            + source_code.reshape(-1)[space.variant]) * n_foldings + folding_code) * 2
+    key += space.memory_mask
+    inverse, first, _ = _dense_codes(key)
+    return space.subset(first), inverse
 
 
 def layer_feature_matrix(space: LayerSpace, threshold: int | None = None) -> np.ndarray:
@@ -155,17 +179,22 @@ def layer_feature_matrix(space: LayerSpace, threshold: int | None = None) -> np.
     per_variant = variant_source_counts(space)
     sources = per_variant[space.variant]
     folded = (cycles > 1).astype(np.float64)
-    unfolded = 1.0 - folded
+    rom = (cycles >= ROM_FOLD_CYCLES).astype(np.float64)
+    constant = 1.0 - rom
+    block = rom * space.memory_mask
     n_out = float(layer.n_out)
     encoder = 1.0 if space.encoder else 0.0
+    word = n_out * f * (p + 1)
     rows = np.column_stack(
         [
             np.ones(space.size),
-            unfolded * n_out * columns * p,
-            folded * n_out * f * p,
-            folded * n_out * columns * (p + 1),
-            folded * f * (p + 1) * fold_log * (1.0 + encoder),
-            encoder * np.minimum(f, layer.n_in) * p,
+            constant * n_out * columns * p,
+            folded * constant * n_out * f * cycles,
+            rom * n_out * f * p,
+            (rom - block) * word * np.ceil(cycles / LUT_ROM_DEPTH),
+            block * word,
+            rom * f * cycles * (p * sources[:, 4] + 1.0),
+            encoder * layer.n_in * p,
             n_out * f,
             folded * n_out * (columns.bit_length() + 1),
             n_out * membrane,
@@ -202,5 +231,6 @@ def config_feature_row(
         variant=np.array([0]),
         folding=np.array([layer.folding]),
         fold_cycles=np.array([layer.fold_cycles]),
+        block_memory=np.array([layer.weight_memory == "block"]),
     )
     return layer_feature_matrix(space, threshold)[0]

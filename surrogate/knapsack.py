@@ -1,8 +1,11 @@
 """Exact multiple-choice knapsack: one option per group, additive costs, minimum objective.
 
 The selector reduces every network-level choice to this problem (per shared ``L`` in the
-stream architecture). Options are pruned first (infeasible alone, then dominated), then
-the rest is solved exactly as a MILP with HiGHS (``scipy.optimize.milp``).
+stream architecture) after pruning dominated options (:func:`pareto_mask`). Larger
+problems are solved from their LP relaxation (HiGHS): the LP solution, rounded, repaired
+and improved by single swaps, is an incumbent, and reduced-cost fixing drops every option
+that cannot be in a solution as good as it; the rest is solved exactly as a MILP with
+HiGHS (``scipy.optimize.milp``, zero gap).
 """
 
 from __future__ import annotations

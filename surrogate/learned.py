@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 from scipy.stats import norm
+from scipy.stats import t as student_t
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.gaussian_process import GaussianProcessRegressor
@@ -44,7 +45,8 @@ METRICS: tuple[str, ...] = ("lut", "ff", "power_mw")
 MIN_OBSERVATIONS = 3
 _GROUPS: dict[str, tuple[str, ...]] = {
     "compare": ("const_compare_bits", "var_compare_bits", "input_compare_bits"),
-    "fold": ("rom_bits", "slot_mux_bits", "accumulator_bits"),
+    "fold": ("product_mux_inputs", "rom_bits", "block_rom_bits", "slot_mux_bits",
+             "accumulator_bits"),
     "source": ("lfsr_bits", "sobol_bits", "vdc_bits"),
     "state": ("membrane_bits", "counter_bits"),
 }
@@ -61,12 +63,35 @@ def descriptors(features: np.ndarray, prior_value: np.ndarray) -> np.ndarray:
 
 
 class ResidualRegressor(RegressorMixin, BaseEstimator):
-    """GP regression of a log residual with a predictive standard deviation."""
+    """GP regression of a log residual with a predictive standard deviation.
 
-    def __init__(self, length_scale: float = 1.0, noise_level: float = 0.01, random_state: int = 0) -> None:
+    A GP fitted to a handful of points tends to be too sure of itself: its hyperparameters
+    (length scales, noise) are fitted to those same points. :meth:`quantile` therefore
+    gives interval multipliers checked on the training data: the GP is refitted without
+    each of up to ``cv_folds`` folds (hyperparameters included), its held-out errors are
+    divided by its own predictive deviation, and their RMS says how much wider the
+    intervals must be (never narrower). A Student-t with ``n - 1`` degrees of freedom
+    replaces the normal quantile because that factor is itself estimated from ``n``
+    points.
+    """
+
+    def __init__(
+        self, length_scale: float = 1.0, noise_level: float = 0.01, random_state: int = 0,
+        cv_folds: int = 10,
+    ) -> None:
         self.length_scale = length_scale
         self.noise_level = noise_level
         self.random_state = random_state
+        self.cv_folds = cv_folds
+
+    def _gp(self, dimensions: int, points: int, restarts: int) -> GaussianProcessRegressor:
+        kernel = ConstantKernel(0.1, (1e-4, 1e2)) * RBF(
+            length_scale=np.full(dimensions, self.length_scale), length_scale_bounds=(0.3, 1e3)
+        ) + WhiteKernel(self.noise_level, (1e-6, 1.0))
+        return GaussianProcessRegressor(
+            kernel=kernel, normalize_y=points > 1, n_restarts_optimizer=restarts,
+            random_state=self.random_state,
+        )
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> ResidualRegressor:
         X = np.asarray(X, dtype=float)
@@ -74,20 +99,39 @@ class ResidualRegressor(RegressorMixin, BaseEstimator):
         if X.ndim != 2 or y.ndim != 1 or len(X) != len(y):
             raise ValueError(f"expected X (n, d) and y (n,), got {X.shape} and {y.shape}")
         self.scaler_ = StandardScaler().fit(X)
-        kernel = ConstantKernel(0.1, (1e-4, 1e2)) * RBF(
-            length_scale=np.full(X.shape[1], self.length_scale), length_scale_bounds=(0.3, 1e3)
-        ) + WhiteKernel(self.noise_level, (1e-6, 1.0))
-        self.gp_ = GaussianProcessRegressor(
-            kernel=kernel, normalize_y=len(y) > 1, n_restarts_optimizer=1,
-            random_state=self.random_state,
-        )
+        Z = self.scaler_.transform(X)
+        self.gp_ = self._gp(X.shape[1], len(y), restarts=1)
         # Tiny matrices: threaded BLAS only adds contention. Hyperparameters at a bound are
         # expected with few points (the bounds are the model's stated limits), not news.
         with threadpool_limits(1), warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            self.gp_.fit(self.scaler_.transform(X), y)
+            self.gp_.fit(Z, y)
+            self.cv_residuals_ = self._standardised_cv_residuals(Z, y)
         self.n_features_in_ = X.shape[1]
+        spread = float(np.sqrt(np.mean(self.cv_residuals_**2))) if len(self.cv_residuals_) else 1.0
+        self.interval_scale_ = max(1.0, spread)
         return self
+
+    def _standardised_cv_residuals(self, Z: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """``(y_i - μ_-i) / σ_-i`` of every point, from GPs refitted without its fold."""
+        from sklearn.model_selection import KFold
+
+        folds = min(self.cv_folds, len(y))
+        if folds < 2:
+            return np.zeros(0)
+        residuals = np.empty(len(y))
+        for train, test in KFold(folds, shuffle=True, random_state=self.random_state).split(Z):
+            gp = self._gp(Z.shape[1], len(train), restarts=0).fit(Z[train], y[train])
+            mean, std = gp.predict(Z[test], return_std=True)
+            residuals[test] = (y[test] - mean) / np.maximum(std, 1e-9)
+        return residuals
+
+    def quantile(self, confidence: float, two_sided: bool) -> float:
+        """Multiplier of the predictive deviation for an interval at ``confidence``."""
+        check_is_fitted(self, "interval_scale_")
+        level = 0.5 + confidence / 2.0 if two_sided else confidence
+        degrees = max(len(self.cv_residuals_) - 1, 1)
+        return self.interval_scale_ * float(student_t.ppf(level, degrees))
 
     def predict(self, X: np.ndarray, return_std: bool = False) -> Any:
         check_is_fitted(self, "gp_")
@@ -187,6 +231,12 @@ class MetricModel:
                 source=self.source,
             )
         mean, std = self.regressor.predict(descriptors(features, base), return_std=True)
+        # A regressor that checked its own spread says how wide its intervals must be;
+        # one that offers only ``predict`` gets the normal quantiles.
+        quantile = getattr(self.regressor, "quantile", None)
+        if quantile is not None:
+            z_interval = quantile(self.interval_confidence, two_sided=True)
+            z_upper = quantile(confidence, two_sided=False)
         centre = np.log(base) + mean
         return Prediction(
             value=np.exp(centre),
@@ -226,7 +276,39 @@ def fit_metric_model(
     if metric == "power_mw" and not prior.has_power:
         return MetricModel(metric, prior, None, prior_log_sigma, interval_confidence)
     features, priors, measured = training_set(observations, prior, metric)
-    regressor = None
-    if len(measured) >= MIN_OBSERVATIONS:
-        regressor = ResidualRegressor().fit(descriptors(features, priors), np.log(measured) - np.log(priors))
+    if len(measured) == 0:
+        return MetricModel(metric, prior, None, prior_log_sigma, interval_confidence)
+    residuals = np.log(measured) - np.log(priors)
+    if len(measured) < MIN_OBSERVATIONS:
+        return ScaledPrior(metric, prior, ConstantResidual(float(np.mean(residuals)), prior_log_sigma),
+                           prior_log_sigma, interval_confidence, len(measured),
+                           label=f"{prior.source}×{len(measured)} measured")
+    regressor = ResidualRegressor().fit(descriptors(features, priors), residuals)
     return MetricModel(metric, prior, regressor, prior_log_sigma, interval_confidence, len(measured))
+
+
+class ConstantResidual:
+    """A residual that is one number everywhere, with the prior's own spread: the
+    regressor interface :class:`MetricModel` uses."""
+
+    def __init__(self, offset: float, sigma: float) -> None:
+        self.offset = offset
+        self.sigma = sigma
+
+    def predict(self, X: np.ndarray, return_std: bool = False) -> Any:
+        rows = len(np.atleast_2d(X))
+        mean = np.full(rows, self.offset)
+        return (mean, np.full(rows, self.sigma)) if return_std else mean
+
+
+@dataclass
+class ScaledPrior(MetricModel):
+    """The prior times the geometric mean of measured / prior over its first one or two
+    measurements (fewer than the residual regressor needs): a prior off by a constant
+    factor is corrected from the first build on, its own spread kept."""
+
+    label: str = ""
+
+    @property
+    def source(self) -> str:
+        return self.label

@@ -8,7 +8,7 @@ objects, so it never imports :mod:`stochflow.flow` (the CLI passes them in).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -61,10 +61,17 @@ def fit_models(
     *,
     clock_mhz: float | None = None,
     interval_confidence: float = 0.9,
+    activity: float = 1.0,
 ) -> Models:
-    """The family's prior plus residual models fitted on this target's observations."""
+    """The family's prior plus residual models fitted on this target's observations.
+
+    ``activity`` scales the prior's dynamic power (1: the logic its coefficient was
+    measured on); with one or two measurements of a metric the prior is scaled by them,
+    from three on a residual regressor is learned (:func:`fit_metric_model`).
+    """
     calibration = load_calibration(prior_family(target.family))
-    prior = AnalyticalPrior(calibration, clock_mhz, target.static_power_w, target.static_source)
+    prior = AnalyticalPrior(calibration, clock_mhz, target.static_power_w, target.static_source,
+                            activity=activity)
     mine = [o for o in observations if o.target == target.name]
     sigma = calibration_log_sigma(calibration.path)
     lut = fit_metric_model(mine, prior, "lut", sigma["lut"], interval_confidence)
@@ -171,7 +178,7 @@ def score_layer(
 def _knob_key(layer: Any) -> tuple[Any, ...]:
     """What identifies a layer's hardware apart from weights and quantisation results."""
     return (layer.n_in, layer.n_out, layer.bitstream_length, layer.precision, layer.weight_rng,
-            layer.input_rng, layer.folding, layer.leak, layer.membrane_init)
+            layer.input_rng, layer.folding, layer.weight_memory, layer.leak, layer.membrane_init)
 
 
 def _same_knobs(observation: Observation, config: NetworkConfig) -> bool:
@@ -215,6 +222,7 @@ def choice_document(selection: Selection, target: TargetInfo, network_name: str)
             "bitstream_length": knobs["bitstream_length"],
             "precision": knobs["precision"],
             "folding": knobs["folding"],
+            "weight_memory": knobs["weight_memory"],
             "rng": weight.pop("kind"),
             "polynomial": weight.pop("polynomial", None),
             "seed": weight.pop("seed"),
@@ -299,14 +307,16 @@ def refine_errors(problem: Problem, accuracy: AccuracyModel, per_layer: int) -> 
     """Re-score the most promising options with ``accuracy`` (e.g. the golden model).
 
     The returned problem holds only those options, scored by ``accuracy``: a second,
-    smaller exact solve over measured errors.
+    smaller exact solve over measured errors. When some layer has no option that can meet
+    the budget, the problem is returned as it is: the selector then explains why.
     """
     chosen = candidate_options(problem, per_layer)
+    if any(len(options) == 0 for options in chosen):
+        return problem
     layers = []
     for layer, options in zip(problem.layers, chosen, strict=True):
         subset = layer.subset(options)
-        subset.error = accuracy.layer_errors(subset.space)
-        subset.error_source = accuracy.source
-        layers.append(subset)
+        layers.append(replace(subset, error=accuracy.layer_errors(subset.space),
+                              error_source=accuracy.source))
     return Problem(problem.config, layers, problem.budget, problem.confidence,
                    problem.power_constant_mw, problem.power_reason, problem.architecture)

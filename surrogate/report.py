@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import norm
 from sklearn.model_selection import KFold, LeaveOneOut
 
 from .learned import MIN_OBSERVATIONS, ResidualRegressor, descriptors, training_set
@@ -68,10 +67,10 @@ def cross_validate(
     predicted = np.empty(n)
     low = np.empty(n)
     high = np.empty(n)
-    z = norm.ppf(0.5 + interval_confidence / 2.0)
     for train, test in splitter.split(X):
         model = ResidualRegressor().fit(X[train], y[train])
         mean, std = model.predict(X[test], return_std=True)
+        z = model.quantile(interval_confidence, two_sided=True)
         centre = np.log(priors[test]) + mean
         predicted[test] = np.exp(centre)
         low[test] = np.exp(centre - z * std)

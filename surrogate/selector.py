@@ -11,14 +11,19 @@ Resources are constrained on their upper confidence bound at ``confidence`` (one
 per layer; summing per-layer bounds is conservative for positively correlated errors).
 The objective is the sum of per-layer error proxies (see :mod:`.accuracy`).
 
-Before solving, per layer: options that cannot fit even with every other layer at its
-cheapest are dropped, seeds (and polynomials with equal tap counts) collapse to the most
-accurate one of each cost class, and dominated options are pruned. The MILP (HiGHS) is
-exact; identical inputs give identical outputs (options are put in a canonical order).
+Pruning, all of it exact: once per layer and sub-problem, whatever the budget, options of
+equal predicted cost keep only the most accurate and options dominated in error and every
+constrainable cost are dropped (:meth:`LayerOptions.front`); per budget, options that
+cannot fit even with every other layer at its cheapest are dropped and the rest pruned
+again on the budgeted costs. Sub-problems are solved in order of their LP bound and
+skipped when it cannot beat the best found; each knapsack is solved exactly (LP,
+reduced-cost fixing, HiGHS MILP; :mod:`.knapsack`). Identical inputs give identical
+outputs (options are put in a canonical order).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -97,7 +102,9 @@ class LayerOptions:
     """One layer's options with their error proxy and predicted metrics (arrays).
 
     ``cost_row`` (optional) gives options with identical predicted costs the same number
-    (see :func:`.features.cost_rows`); it only speeds up pruning.
+    (see :func:`.features.cost_rows`); it only speeds up pruning. Treat an instance as
+    immutable once solved (pruning results are cached on it): to change errors, build a
+    new one (``dataclasses.replace``).
     """
 
     space: LayerSpace
@@ -119,9 +126,14 @@ class LayerOptions:
         )
         self.cost_class = per_variant[self.space.variant]
 
-    @property
+    @functools.cached_property
     def latency_term(self) -> np.ndarray:
         return (self.space.lengths * self.space.fold_cycles).astype(float)
+
+    @functools.cached_property
+    def lengths(self) -> frozenset[int]:
+        """The bitstream lengths this layer's options use."""
+        return frozenset(np.unique(self.space.lengths).tolist())
 
     def subset(self, keep: np.ndarray) -> LayerOptions:
         def cut(p: Prediction | None) -> Prediction | None:
@@ -148,19 +160,33 @@ class LayerOptions:
             return cached
         space = self.space
         options = np.arange(space.size) if length is None else np.flatnonzero(space.lengths == length)
-        if self.cost_row is not None and len(options):
-            # Equal cost rows cost the same: keep the most accurate (lowest index on ties).
-            order = np.lexsort((options, self.error[options], self.cost_row[options]))
-            rows = self.cost_row[options][order]
-            first = np.ones(len(order), dtype=bool)
-            first[1:] = rows[1:] != rows[:-1]
-            options = np.sort(options[order[first]])
+        options = options[self._most_accurate_per_cost_row[options]]
         columns = self._dominance_columns(architecture)
         if len(options):
             options = options[pareto_mask(np.column_stack([c[options] for c in columns]))]
             options = options[np.lexsort((options, *(c[options] for c in reversed(columns))))]
         self._fronts[key] = options
         return options
+
+    @functools.cached_property
+    def _most_accurate_per_cost_row(self) -> np.ndarray:
+        """Mask: per cost row, its most accurate option (lowest index on ties); all if unknown.
+
+        Options of one row cost the same, so the others are dominated; dropping them first
+        makes the Pareto filter cheaper.
+        """
+        mask = np.ones(self.space.size, dtype=bool)
+        if self.cost_row is not None and self.space.size:
+            order = np.argsort(self.cost_row, kind="stable")
+            rows, error = self.cost_row[order], self.error[order]
+            starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+            lowest = np.repeat(np.minimum.reduceat(error, starts), np.diff(np.r_[starts, len(rows)]))
+            at_lowest = np.flatnonzero(error == lowest)
+            group = np.searchsorted(starts, at_lowest, side="right")
+            first = at_lowest[np.r_[True, group[1:] != group[:-1]]]
+            mask[:] = False
+            mask[order[first]] = True
+        return mask
 
     def _dominance_columns(self, architecture: str) -> list[np.ndarray]:
         latency = self.space.fold_cycles if architecture == "stream" else self.latency_term
@@ -270,8 +296,7 @@ def subproblems(problem: Problem, budget: Budget) -> list[Subproblem]:
     """One sub-problem per shared ``L`` in the stream architecture, else one over everything."""
     if problem.architecture != "stream":
         return [Subproblem(None, math.inf)]
-    lengths = sorted(set.intersection(*(set(np.unique(lay.space.lengths).tolist())
-                                        for lay in problem.layers)))
+    lengths = sorted(frozenset.intersection(*(layer.lengths for layer in problem.layers)))
     return [Subproblem(length, stream_fold_cap(problem, length, budget)) for length in lengths]
 
 
@@ -451,21 +476,38 @@ def min_resource(problem: Problem, key: str) -> float | None:
 
 
 def _min_stream_latency(problem: Problem, budget: Budget) -> float | None:
-    """Fewest cycles of a stream network that meets the other budgets (scan L, then max F)."""
+    """Fewest cycles of a stream network that meets the other budgets.
+
+    Per shared ``L`` (shortest first), the smallest feasible ``max F`` by bisection over
+    the fold-cycle levels: a larger cap only allows more options, so feasibility is
+    monotone in it.
+    """
     best: float | None = None
     levels = sorted(set().union(*(set(np.unique(lay.space.fold_cycles).tolist()) for lay in problem.layers)))
+    periods = len(problem.layers) - 1
+
+    def feasible(length: int, cap: int) -> bool:
+        allowed = candidates(problem, Subproblem(length, cap))
+        if allowed is None:
+            return False
+        reduced = _reduce(problem, budget, allowed)
+        return solve_mckp(reduced.objectives, reduced.costs, reduced.capacities).choice is not None
+
     for sub in subproblems(problem, budget):
-        for cap in levels:
-            latency = (sub.length + len(problem.layers) - 1) * cap + 1
-            if best is not None and latency >= best:
-                break
-            allowed = candidates(problem, Subproblem(sub.length, cap))
-            if allowed is None:
-                continue
-            reduced = _reduce(problem, budget, allowed)
-            if solve_mckp(reduced.objectives, reduced.costs, reduced.capacities).choice is not None:
-                best = latency
-                break
+        assert sub.length is not None
+        if best is not None and (sub.length + periods) * levels[0] + 1 >= best:
+            break
+        if not feasible(sub.length, levels[-1]):
+            continue
+        low, high = 0, len(levels) - 1  # levels[high] is feasible
+        while low < high:
+            middle = (low + high) // 2
+            if feasible(sub.length, levels[middle]):
+                high = middle
+            else:
+                low = middle + 1
+        latency = (sub.length + periods) * levels[high] + 1
+        best = latency if best is None else min(best, latency)
     return best
 
 
@@ -524,6 +566,7 @@ def _layer_knobs(space: LayerSpace, option: int) -> dict[str, Any]:
         "decorrelation": weight.decorrelation,
         "folding": config.folding,
         "fold_cycles": config.fold_cycles,
+        "weight_memory": config.weight_memory,
         "weight_rng": weight.to_dict(),
         "input_rng": config.input_rng.to_dict() if config.input_rng is not None else None,
     }

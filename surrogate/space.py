@@ -1,7 +1,9 @@
 """The per-layer design space: every knob combination the selector may pick.
 
 A layer's options are the product of bitstream length ``L``, precision ``p``, a random
-source variant (kind, width, structure, polynomial, seed, decorrelation) and folding.
+source variant (kind, width, structure, polynomial, seed, decorrelation), folding and,
+for layers folded enough to read their weights from a ROM (``F ≥ ROM_FOLD_CYCLES``),
+where that ROM lives (``weight_memory``: LUTs or block RAM).
 Ranges come from :class:`SpaceLimits`, which users may narrow. Options are held as
 columns of numpy arrays (:class:`LayerSpace`) so the cost and accuracy models can be
 evaluated for tens of thousands of options at once.
@@ -27,6 +29,8 @@ from stochflow.hdl.config import (
     MIN_LOG2_LENGTH,
     MIN_PRECISION,
     RNG_KINDS,
+    ROM_FOLD_CYCLES,
+    WEIGHT_MEMORIES,
     LayerConfig,
     NetworkConfig,
     RngSpec,
@@ -54,7 +58,8 @@ class SpaceLimits:
 
     ``lfsr_seeds`` is how many seeds are tried per LFSR (seed 1 plus SplitMix64-derived
     ones); ``foldings`` lists columns-per-cycle values, or ``None`` for the ladder
-    ``columns, ceil(columns/2), ceil(columns/4), … 1``.
+    ``columns, ceil(columns/2), ceil(columns/4), … 1``; ``weight_memories`` where a
+    weight ROM may live (``block`` applies only to layers that have one).
     """
 
     lengths: tuple[int, ...] = ALL_LENGTHS
@@ -66,9 +71,11 @@ class SpaceLimits:
     lfsr_seeds: int = 4
     decorrelations: tuple[str, ...] = DECORRELATIONS
     foldings: tuple[int, ...] | None = None
+    weight_memories: tuple[str, ...] = WEIGHT_MEMORIES
 
     def __post_init__(self) -> None:
-        for name in ("lengths", "precisions", "rng_kinds", "widths", "structures", "decorrelations"):
+        for name in ("lengths", "precisions", "rng_kinds", "widths", "structures", "decorrelations",
+                     "weight_memories"):
             values = getattr(self, name)
             if not isinstance(values, tuple) or not values:
                 raise SpecError(f"space.{name}", "expected a non-empty list")
@@ -92,6 +99,12 @@ class SpaceLimits:
                 raise SpecError(
                     "space.decorrelations",
                     f"expected one of {', '.join(DECORRELATIONS)}, got {decorrelation!r}",
+                )
+        for memory in self.weight_memories:
+            if memory not in WEIGHT_MEMORIES:
+                raise SpecError(
+                    "space.weight_memories",
+                    f"expected one of {', '.join(WEIGHT_MEMORIES)}, got {memory!r}",
                 )
         for width, masks in self.polynomials.items():
             for mask in masks:
@@ -275,6 +288,11 @@ class LayerSpace:
     variant: np.ndarray  # index into ``variants``
     folding: np.ndarray  # columns per cycle
     fold_cycles: np.ndarray  # F
+    block_memory: np.ndarray | None = None  # weight ROM in block RAM (None: all in logic)
+
+    def __post_init__(self) -> None:
+        if self.block_memory is None:
+            object.__setattr__(self, "block_memory", np.zeros(self.lengths.size, dtype=bool))
 
     @property
     def size(self) -> int:
@@ -292,7 +310,14 @@ class LayerSpace:
             variant=self.variant[keep],
             folding=self.folding[keep],
             fold_cycles=self.fold_cycles[keep],
+            block_memory=self.memory_mask[keep],
         )
+
+    @property
+    def memory_mask(self) -> np.ndarray:
+        """Per option: the weight ROM is in block RAM (``weight_memory = "block"``)."""
+        assert self.block_memory is not None
+        return self.block_memory
 
     def config(self, option: int) -> LayerConfig:
         """The layer's knobs with option ``option`` applied (validated by LayerConfig)."""
@@ -303,6 +328,7 @@ class LayerSpace:
             weight_rng=variant.weight,
             input_rng=variant.input if self.encoder else None,
             folding=int(self.folding[option]),
+            weight_memory="block" if self.memory_mask[option] else "logic",
         )
 
 
@@ -315,17 +341,24 @@ def layer_space(
     if not variants:
         raise SpecError(f"layer[{index}]", f"no random source in the space fits layer {layer.name}")
     foldings = np.array(folding_ladder(layer, limits), dtype=np.int64)
+    cycles = -(-layer.columns // foldings)
     lengths = np.array(sorted(limits.lengths), dtype=np.int64)
     precisions = np.array(sorted(limits.precisions), dtype=np.int64)
     widths = np.array([v.weight.width for v in variants], dtype=np.int64)
-    # The product L × p × variant × folding in that nesting order, keeping p ≤ width.
-    valid = np.broadcast_to(
-        (precisions[:, None] <= widths[None, :])[None, :, :, None],
-        (len(lengths), len(precisions), len(variants), len(foldings)),
+    # Per folding: logic ROM (or none), block ROM; block only where there is a ROM.
+    memories = np.stack([
+        np.full(len(foldings), "logic" in limits.weight_memories),
+        (cycles >= ROM_FOLD_CYCLES) & ("block" in limits.weight_memories),
+    ], axis=1)
+    # The product L × p × variant × folding × memory in that nesting order, keeping p ≤ width.
+    valid = (
+        (precisions[:, None] <= widths[None, :])[None, :, :, None, None]
+        & memories[None, None, None, :, :]
     )
-    li, pi, vi, fi = np.nonzero(valid)
+    valid = np.broadcast_to(valid, (len(lengths), len(precisions), len(variants), len(foldings), 2))
+    li, pi, vi, fi, mi = np.nonzero(valid)
     if not len(li):
-        raise SpecError(f"layer[{index}]", f"no precision in the space fits layer {layer.name}")
+        raise SpecError(f"layer[{index}]", f"no option of the space fits layer {layer.name}")
     folding = foldings[fi]
     return LayerSpace(
         index=index,
@@ -337,7 +370,8 @@ def layer_space(
         precisions=precisions[pi],
         variant=vi.astype(np.int64),
         folding=folding,
-        fold_cycles=-(-layer.columns // folding),
+        fold_cycles=cycles[fi],
+        block_memory=mi.astype(bool),
     )
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from stochflow.flow import toolchain
 from stochflow.flow.cli import main
 

@@ -43,11 +43,16 @@ def regenerate_network() -> Network:
     ], architecture="regenerate", thresholds=[2, 2], seed=5)
 
 
-def deep_rom_network() -> Network:
-    """One layer folded to 41 cycles: its weight ROM is deep enough for block RAM."""
+def deep_rom_network(weight_memory: str = "logic") -> Network:
+    """One layer folded to 41 cycles: a weight ROM deep enough for block RAM."""
     return random_network([
-        layer("wide", 40, 3, input_rng=RngSpec(kind="sobol", width=8), folding=1),
+        layer("wide", 40, 3, input_rng=RngSpec(kind="sobol", width=8), folding=1,
+              weight_memory=weight_memory),
     ], thresholds=[3], seed=6)
+
+
+def block_rom_network() -> Network:
+    return deep_rom_network("block")
 
 
 def _sha(path: Path) -> str:
@@ -172,8 +177,8 @@ def _cells(stat: dict) -> dict[str, int]:
     return {k: int(v) for k, v in stat["num_cells_by_type"].items()}
 
 
-NETWORKS = [stream_network, regenerate_network, deep_rom_network]
-NETWORK_IDS = ["stream", "regenerate", "deep-rom"]
+NETWORKS = [stream_network, regenerate_network, deep_rom_network, block_rom_network]
+NETWORK_IDS = ["stream", "regenerate", "deep-rom", "block-rom"]
 
 
 @pytest.mark.slow
@@ -206,7 +211,9 @@ def test_board_synthesises_and_keeps_every_layer(tmp_path: Path, family: str, bu
     )
     assert luts > 0
     assert flops >= membranes, (flops, membranes, cells)  # no layer optimised away
-    if build is deep_rom_network:
-        block_rams = sum(count for cell, count in cells.items()
-                         if cell.startswith(("SB_RAM", "DP16KD", "PDPW16KD")))
-        assert block_rams > 0, cells  # the 41-deep weight ROM went to block RAM
+    block_rams = sum(count for cell, count in cells.items()
+                     if cell.startswith(("SB_RAM", "DP16KD", "PDPW16KD", "TRELLIS_DPR")))
+    if build is block_rom_network:
+        assert block_rams > 0, cells  # weight_memory = "block": the ROM went to block RAM
+    else:
+        assert block_rams == 0, cells  # "logic" (the default): LUTs only, even 41 deep

@@ -5,11 +5,14 @@ Small networks only (the Python simulator is slow); the wide matrix runs on Veri
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from amaranth.sim import Simulator
 from stochflow.hdl import golden
 from stochflow.hdl.config import LayerConfig, NetworkConfig, RngSpec
+from stochflow.hdl.generate import generate
 from stochflow.hdl.network import LayerWeights, Network
 from stochflow.hdl.rtl_network import ScNetwork, compute_cycles, latency_cycles
 from test_hdl_rtl_helpers import (
@@ -207,3 +210,28 @@ def test_latency_formula() -> None:
     assert latency_cycles(stream) == compute_cycles(stream) + 1
     regenerate = _build("regenerate-3-layers-lengths-and-precisions")
     assert compute_cycles(regenerate) == 16 * 1 + 32 * 2 + 16 * 4
+
+
+def test_weight_memory_changes_the_rtl_not_the_spikes(tmp_path: Path) -> None:
+    """Block RAM or LUTs for the weight ROM: other Verilog, another design, same spikes."""
+    logic = random_network(
+        [layer("a", 9, 3, weight_rng=LFSR_FIB, input_rng=VDC_PERMUTED, folding=1)],
+        thresholds=[2], seed=9,
+    )
+    block_layer = logic.layers[0].with_knobs(weight_memory="block")
+    block = Network(NetworkConfig("net", (block_layer,)), logic.weights)
+    assert logic.layers[0].fold_cycles == 10 and block_layer.has_weight_rom
+    texts = {}
+    for name, network in (("logic", logic), ("block", block)):
+        generate(network, tmp_path / name)
+        texts[name] = (tmp_path / name / "sc_network.v").read_text()
+    assert '(* rom_style = "logic" *)' in texts["logic"]
+    assert '(* rom_style = "block" *)' in texts["block"]
+    assert texts["logic"] != texts["block"]
+    assert logic.design_hash != block.design_hash
+    assert logic.weights_sha256 == block.weights_sha256
+    inputs_q = random_inputs(logic, 3)
+    runs = [simulate_network(network, inputs_q) for network in (logic, block)]
+    for k in range(len(logic.layers)):
+        assert np.array_equal(runs[0].spikes[k], runs[1].spikes[k])
+    _check_against_golden(block, inputs_q)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from stochflow.hdl import golden
-from stochflow.hdl.config import LayerConfig, NetworkConfig, RngSpec
+from stochflow.hdl.config import LayerConfig, NetworkConfig, RngSpec, weight_memory_choices
 from stochflow.hdl.dataset import load_dataset
 from stochflow.hdl.errors import SpecError
 from stochflow.hdl.quantise import FloatLayer, automatic_threshold, dequantise_layer, quantise_layer
@@ -137,6 +137,8 @@ BAD_CASES = {
     "bad dataset": ('name = "small"', 'name = "small"\ndataset = "mnist"', r"network\.dataset: expected one of sklearn-digits"),
     "weights and generator": ('weights = "w.npz"', 'weights = "w.npz"\n[network.generator]\nseed = 1', r"network\.weights: give exactly one of"),
     "missing weights file": ('weights = "w.npz"', 'weights = "nothere.npz"', r"network\.weights: no such weights file"),
+    "weight memory not a choice": ("outputs = 4\n", 'outputs = 4\nweight_memory = "bram"\n', r"layer\[0\]\.weight_memory: expected one of logic, block, got 'bram'"),
+    "block RAM without a ROM": ("precision = 6", 'precision = 6\nweight_memory = "block"', r"defaults\.weight_memory: 'block' places the weight ROM in block RAM, .* at least 8 cycles per period \(this one: 1\)"),
     "too many Sobol dimensions": ("{ seed = 0x1F }", '{ kind = "sobol", width = 8, dimension = 254, decorrelation = "independent" }', r"layer\[1\]\.weight_rng\.dimension: independent Sobol streams need dimensions 254…258"),
 }
 
@@ -195,6 +197,32 @@ def test_with_layer_knobs_merges_sources(tmp_path: Path) -> None:
         spec.with_layer_knobs("nope", precision=4)
     with pytest.raises(SpecError, match=r"layer\[0\]\.weight_rng\.seed: a zero seed"):
         spec.with_layer_knobs(0, weight_rng={"seed": 0})
+
+
+def test_weight_memory_is_a_knob_of_folded_layers() -> None:
+    """``block`` needs a weight ROM (F ≥ 8); it changes the design, not the arithmetic."""
+    tiny = load_spec(REPO / "examples" / "tiny" / "network.toml")  # hidden: 9 columns
+    assert [layer.weight_memory for layer in tiny.layers] == ["logic", "logic"]
+    folded = tiny.with_layer_knobs("hidden", folding=1)
+    block = folded.with_layer_knobs("hidden", weight_memory="block")
+    assert block.layers[0].has_weight_rom and block.layers[0].weight_memory == "block"
+    logic_net, block_net = folded.build(), block.build()
+    assert block_net.layer_record(0)["weight_memory"] == "block"
+    assert logic_net.layer_record(0)["weight_memory"] == "logic"
+    assert logic_net.design_hash != block_net.design_hash
+    assert logic_net.weights_sha256 == block_net.weights_sha256
+    with pytest.raises(SpecError, match=r"layer\[1\]\.weight_memory: 'block' .*this one: 1"):
+        folded.with_layer_knobs("output", weight_memory="block")
+    with pytest.raises(SpecError, match=r"weight_memory: 'block' .*\(this one: 3\); use 'logic'"):
+        block.with_layer_knobs("hidden", folding=3)  # the ROM is gone: say so, never drop it
+    chosen = apply_choice(tiny, {"layers": [
+        {"name": "hidden", "folding": 1, "fold_cycles": 9, "weight_memory": "block"},
+    ]})
+    assert chosen.layers[0].weight_memory == "block"
+    with pytest.raises(SpecError, match=r"^c\.json: choice\.layers\[0\]\.weight_memory: 'block'"):
+        apply_choice(tiny, [{"name": "output", "weight_memory": "block"}], source="c.json")
+    assert weight_memory_choices(9) == ("logic", "block")
+    assert weight_memory_choices(7) == ("logic",)
 
 
 def test_stream_lengths_may_differ_midway_but_not_at_build(tmp_path: Path) -> None:

@@ -80,6 +80,7 @@ def test_a_measured_design_reports_its_measured_totals() -> None:
         lengths=(layer.bitstream_length,), precisions=(layer.precision,),
         rng_kinds=(layer.weight_rng.kind,), widths=(layer.weight_rng.width,), lfsr_seeds=1,
         decorrelations=(layer.weight_rng.decorrelation,), foldings=(layer.folding,),
+        weight_memories=(layer.weight_memory,),
     )
     target = TargetInfo("ice40-up5k", "ice40")
     problem = build_problem(config, fit_models(target), Budget(luts=1e9), StreamErrorModel(), limits=limits)
@@ -91,3 +92,25 @@ def test_a_measured_design_reports_its_measured_totals() -> None:
     apply_measurements(selection, [observed], target)
     assert selection.totals["luts"]["source"] == "tool:yosys"
     assert selection.totals["luts"]["value"] == observed.resources["lut"].used
+
+
+def test_intervals_are_never_narrower_than_the_gp_and_widen_on_surprises() -> None:
+    from scipy.stats import norm
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(14, 2))
+    smooth = ResidualRegressor().fit(X, 0.1 * X[:, 0])
+    assert smooth.quantile(0.9, two_sided=True) >= norm.ppf(0.95)
+    assert smooth.quantile(0.9, two_sided=False) >= norm.ppf(0.9)
+    # Heavy-tailed residuals: held-out errors far beyond the GP's own deviation.
+    y = 0.1 * X[:, 0] + np.where(rng.random(14) < 0.3, rng.normal(0, 0.5, 14), 0.0)
+    rough = ResidualRegressor().fit(X, y)
+    assert rough.interval_scale_ >= 1.0 and len(rough.cv_residuals_) == 14
+
+
+def test_cross_validated_coverage_is_near_the_stated_confidence() -> None:
+    """Held-out designs of the recorded calibration runs fall inside the 90 % intervals."""
+    observations = recorded_observations("ice40")
+    prior = AnalyticalPrior(load_calibration("ice40"))
+    report = cross_validate(observations, prior, "ice40-up5k", "lut", 0.9)
+    assert report.coverage >= 0.8

@@ -7,7 +7,13 @@ import pytest
 from stochflow.hdl.config import LayerConfig, NetworkConfig, RngSpec
 from stochflow.hdl.network import LayerWeights, Network
 from stochflow.hdl.rtl_network import latency_cycles as rtl_latency
-from stochflow.surrogate.calibration import calibration_grid, count_cells, fit_ice40_power, refit
+from stochflow.surrogate.calibration import (
+    calibration_grid,
+    count_cells,
+    fit_ice40_power,
+    refit,
+    rtl_sources_sha256,
+)
 from stochflow.surrogate.features import FEATURES
 from stochflow.surrogate.prior import (
     FAMILIES,
@@ -31,6 +37,12 @@ def test_calibration_file_records_its_provenance(family: str) -> None:
     for entry in record["grid"]:
         assert count_cells(family, entry["measured"]["cells"])["lut"] == entry["measured"]["lut"]
     assert record["fit"]["lut"]["r2"] > 0.8
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_calibration_was_measured_on_the_current_rtl(family: str) -> None:
+    """A change to the RTL generator needs `python bench/calibrate_prior.py` again."""
+    assert calibration_record(family)["rtl_sha256"] == rtl_sources_sha256()
 
 
 @pytest.mark.parametrize("family", FAMILIES)

@@ -87,3 +87,58 @@ def test_stream_error_depends_on_seed_and_shrinks_with_length() -> None:
     long = errors[space.lengths == 1024]
     assert long.mean() < short.mean()
     assert len(np.unique(np.round(long, 12))) > 1  # seeds give different errors
+
+
+def test_options_are_the_product_in_nesting_order() -> None:
+    """L × p × variant × folding × memory, L slowest, keeping p ≤ source width."""
+    import itertools
+
+    from stochflow.hdl.config import weight_memory_choices
+    from stochflow.surrogate.space import rng_variants
+
+    limits = SpaceLimits(lengths=(64, 16), precisions=(12, 4, 8), widths=(8, 16), lfsr_seeds=2)
+    layer = _layer(12, 5)
+    space = layer_space(layer, 0, "stream", limits)
+    variants = rng_variants(layer, True, limits)
+    expected = [
+        (length, precision, v, fold, memory)
+        for length, precision, v, fold, memory in itertools.product(
+            (16, 64), (4, 8, 12), range(len(variants)), folding_ladder(layer, limits),
+            ("logic", "block"))
+        if precision <= variants[v].weight.width
+        and memory in weight_memory_choices(-(-layer.columns // fold))
+    ]
+    memories = ["block" if b else "logic" for b in space.memory_mask.tolist()]
+    got = list(zip(space.lengths.tolist(), space.precisions.tolist(), space.variant.tolist(),
+                   space.folding.tolist(), memories, strict=True))
+    assert got == expected
+
+
+def test_cost_rows_share_exactly_equal_features() -> None:
+    from stochflow.surrogate.features import cost_rows, layer_feature_matrix
+
+    space = layer_space(_layer(20, 6), 0, "regenerate", SpaceLimits(lengths=(16, 256), lfsr_seeds=3))
+    rows, inverse = cost_rows(space)
+    features = layer_feature_matrix(space)
+    np.testing.assert_array_equal(layer_feature_matrix(rows)[inverse], features)
+    assert len(np.unique(features, axis=0)) <= rows.size < space.size
+
+
+def test_weight_memory_is_a_knob_of_rom_layers_only() -> None:
+    from stochflow.hdl.config import ROM_FOLD_CYCLES
+
+    layer = _layer(40, 3)
+    space = layer_space(layer, 1, "stream", SpaceLimits(lengths=(64,), precisions=(6,), rng_kinds=("vdc",),
+                                                        widths=(8,), decorrelations=("shared",)))
+    block = space.memory_mask
+    assert block.any() and not block.all()
+    assert np.all(space.fold_cycles[block] >= ROM_FOLD_CYCLES)
+    rom_cycles = set(space.fold_cycles[space.fold_cycles >= ROM_FOLD_CYCLES].tolist())
+    assert set(space.fold_cycles[block].tolist()) == rom_cycles  # both memories for every ROM
+    for option in np.flatnonzero(block):
+        assert space.config(int(option)).weight_memory == "block"
+    logic_only = layer_space(layer, 1, "stream", SpaceLimits(weight_memories=("logic",)))
+    assert not logic_only.memory_mask.any()
+    with pytest.raises(SpecError) as info:
+        SpaceLimits.from_mapping({"weight_memories": ["flash"]})
+    assert info.value.field == "space.weight_memories"

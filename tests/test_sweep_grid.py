@@ -36,7 +36,8 @@ def test_every_knob_parses_its_values() -> None:
     assert values["rng"][2] == {"kind": "vdc", "width": 10}
     assert values["decorrelation"] == ["shared", "independent"]
     assert grid.axes[-1].layer == "hidden" and grid.axes[-1].knob == "precision"
-    assert set(KNOBS) == {"L", "precision", "folding", "rng", "input_rng", "seed", "decorrelation"}
+    assert set(KNOBS) == {"L", "precision", "folding", "rng", "input_rng", "seed", "decorrelation",
+                          "weight_memory"}
 
 
 @pytest.mark.parametrize(
@@ -105,11 +106,25 @@ def test_layer_scoped_knob_wins_over_the_grid_wide_one() -> None:
         ("hidden.L=128", r"point hidden\.L-128: .*stream architecture shares one length"),
         ("folding=7", r"point folding-7: .*folding: expected 1…5"),
         ("hidden.folding=9,all", r"points hidden.folding-9 and hidden.folding-all are the same"),
+        ("folding=1;weight_memory=block",
+         r"point folding-1_weight_memory-block: .*weight_memory: 'block' .* at least 8 cycles"),
     ],
 )
 def test_points_that_do_not_fit_the_network_are_refused(grid: str, message: str) -> None:
     with pytest.raises(UsageError, match=message):
         plan_sweep(TINY, grid)
+
+
+def test_weight_memory_knob_reaches_the_layers() -> None:
+    assert parse_grid("weight_memory=logic,block").axes[0].values[1].value == "block"
+    with pytest.raises(UsageError, match=r"weight_memory: 'bram' is not one of logic, block"):
+        parse_grid("weight_memory=bram")
+    # hidden (9 columns) folded to one per cycle has a 9-deep ROM; output (5) does not.
+    points = plan_sweep(TINY, "folding=1;hidden.weight_memory=logic,block")
+    assert [[layer.weight_memory for layer in p.network.config.layers] for p in points] == [
+        ["logic", "logic"], ["block", "logic"],
+    ]  # fmt: skip
+    assert points[0].design_hash != points[1].design_hash
 
 
 def test_cli_bad_grid_exits_2_naming_the_knob(

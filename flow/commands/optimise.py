@@ -44,19 +44,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
-def _space(path: Path | None) -> Any:
+def load_space(path: Path | None) -> Any:
+    """The ``SpaceLimits`` of a ``--space`` TOML file (None: no file given)."""
+    if path is None:
+        return None
+    from stochflow.hdl.errors import SpecError
     from stochflow.surrogate.space import SpaceLimits
 
-    if path is None:
-        return SpaceLimits()
     try:
         data = tomllib.loads(path.read_text())
     except OSError as error:
         raise UsageError(f"{path}: cannot read: {error.strerror}") from None
     except tomllib.TOMLDecodeError as error:
         raise UsageError(f"{path}: {error}") from None
-    from stochflow.hdl.errors import SpecError
-
     try:
         return SpaceLimits.from_mapping(data.get("space", data))
     except SpecError as error:
@@ -112,7 +112,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--clock-mhz: expected a positive frequency, got {args.clock_mhz}")
     spec = load_spec(args.spec)
     target = target_info(args.target)
-    limits = _space(args.space)
+    from stochflow.surrogate.space import SpaceLimits
+
+    limits = load_space(args.space) or SpaceLimits()
     observations = load_evidence(args.evidence)
     console = Console()
     try:
@@ -180,6 +182,11 @@ def _measured_accuracy(console: Console, spec: Any, document: dict[str, Any]) ->
     return {"value": value, "source": "sim:golden", "samples": len(data.y_test), "split": "test"}
 
 
+def _fold(layer: dict[str, Any]) -> str:
+    memory = ", ROM in block RAM" if layer.get("weight_memory") == "block" else ""
+    return f"{layer['folding']} (F={layer['fold_cycles']}{memory})"
+
+
 def _fmt(figure: dict[str, Any] | None, digits: int = 0) -> str:
     if figure is None:
         return "-"
@@ -201,7 +208,7 @@ def print_selection(console: Console, selection: Any, document: dict[str, Any]) 
             table.add_row(
                 layer["id"], str(layer["bitstream_length"]), str(layer["precision"]), source,
                 str(layer["seed"]), layer["decorrelation"],
-                f"{layer['folding']} (F={layer['fold_cycles']})", f"{layer['error']['value']:.4f}",
+                _fold(layer), f"{layer['error']['value']:.4f}",
                 _fmt(layer["luts"]), _fmt(layer["ffs"]), _fmt(layer["power_mw"], 2),
                 str(layer["latency_cycles"]["value"]),
             )
