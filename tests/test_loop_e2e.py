@@ -25,6 +25,10 @@ TINY = str(ROOT / "examples" / "tiny" / "network.toml")
 BUDGET = "luts=3000,power_mw=5,latency_cycles=300"
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _args(out: Path, *extra: str) -> list[str]:
     return ["loop", TINY, "--target", "ice40-up5k", "--budget", BUDGET, "--out", str(out),
             "--max-builds", "2", "--explore", "0", "--vectors", "8", "--jobs", "2", *extra]
@@ -96,8 +100,9 @@ def test_rerun_builds_nothing_already_measured(converged: Path) -> None:
 def test_interrupted_loop_resumes_with_a_consistent_store(tmp_path: Path) -> None:
     out = tmp_path / "tiny"
     command = [sys.executable, "-m", "stochflow.flow.cli", *_args(out)]
+    # SIGINT at its default even when this run inherited it ignored (a background job).
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               start_new_session=True)
+                               start_new_session=True, preexec_fn=_default_sigint)
     deadline = time.monotonic() + 300
     while not list(out.glob("designs/*/design.json")) and time.monotonic() < deadline:
         time.sleep(0.2)

@@ -149,7 +149,9 @@ def test_interrupted_sweep_keeps_the_store_consistent_and_resumes(tmp_path: Path
         "--out", str(out), "--store", str(store), "--jobs", "2",
     ]  # fmt: skip
     log = (tmp_path / "first.log").open("w")
-    first = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
+    # SIGINT at its default even when this run inherited it ignored (a background job).
+    first = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 600
     while _observations(store) < 1:
         assert first.poll() is None, (tmp_path / "first.log").read_text()
