@@ -106,12 +106,15 @@ def collect(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def optimise(session: nox.Session) -> None:
-    """Rerun the selector for the digits example on the evidence in build/evidence.sqlite
-    (build/choice.json)."""
+    """Rerun the selector for the digits example on the evidence so far (build/choice.json):
+    build/evidence.sqlite (synth, sweep, collect), else the main job's build/loop/."""
     _install(session)
+    evidence = "build/evidence.sqlite"
+    if not os.path.exists(evidence) and os.path.exists("build/loop/evidence.sqlite"):
+        evidence = "build/loop/evidence.sqlite"
     args = session.posargs or [
         EXAMPLE, "--target", "ice40-up5k", "--budget", LOOP_BUDGET, "--clock-mhz", "12",
-        "--evidence", "build/evidence.sqlite", "--out", "build/choice.json",
+        "--evidence", evidence, "--accuracy", "golden", "--out", "build/choice.json",
     ]
     session.run("stochflow", "optimise", *args, success_codes=[0, 1])
 

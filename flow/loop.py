@@ -99,10 +99,8 @@ PRIOR_PLAUSIBLE_FACTOR = 4.0
 # (relative to its median).
 EXPLORE_MIN_SPREAD = 0.05
 EXPLORE_CANDIDATES = 6
-# Designs the proxy proposes that the whole network's training error ranks again, and
-# the training samples it is measured on.
+# Designs the proxy proposes that the whole network's training error ranks again.
 RERANK_CANDIDATES = 8
-TRAINING_SAMPLES = 512
 MAX_EXPLORE = 3
 
 Step = Literal["converged", "confirm", "build", "max_builds", "await_vendor"]
@@ -713,8 +711,9 @@ class ClosedLoop:
         return total
 
     def _network_error(self, layers: list[Any]) -> float:
-        """1 − golden accuracy on the first :data:`TRAINING_SAMPLES` training samples of the
-        network with these layers' accuracy knobs (folding and ROM place change nothing)."""
+        """1 − golden accuracy on the whole training split of the network with these layers'
+        accuracy knobs (folding and ROM place change nothing); the held-out split is kept
+        for the report."""
         from stochflow.surrogate.space import rng_key
 
         key = tuple((layer.bitstream_length, layer.precision, rng_key(layer.weight_rng),
@@ -732,7 +731,7 @@ class ClosedLoop:
                                          input_rng=layer.input_rng)
         if self._training is None:
             data = self.spec.load_dataset()
-            self._training = (data.x_train[:TRAINING_SAMPLES], data.y_train[:TRAINING_SAMPLES])
+            self._training = (data.x_train, data.y_train)
         inputs, labels = self._training
         predicted = golden.predict(spec.build(), inputs)
         error = float(np.mean(predicted != labels))

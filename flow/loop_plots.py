@@ -28,8 +28,9 @@ def pareto_front(points: list[tuple[float, float]]) -> list[tuple[float, float]]
 
 
 def _legend(axis: Any) -> None:
+    """The legend beside the axes, where it cannot hide a point."""
     if axis.get_legend_handles_labels()[0]:
-        axis.legend(fontsize=7)
+        axis.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
 
 
 def _png(figure: Any) -> bytes:

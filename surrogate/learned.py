@@ -110,6 +110,7 @@ class ResidualRegressor(RegressorMixin, BaseEstimator):
         self.n_features_in_ = X.shape[1]
         spread = float(np.sqrt(np.mean(self.cv_residuals_**2))) if len(self.cv_residuals_) else 1.0
         self.interval_scale_ = max(1.0, spread)
+        self.residual_rms_ = float(np.sqrt(np.mean(y**2)))
         return self
 
     def _standardised_cv_residuals(self, Z: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -237,12 +238,23 @@ class MetricModel:
         if quantile is not None:
             z_interval = quantile(self.interval_confidence, two_sided=True)
             z_upper = quantile(confidence, two_sided=False)
+        # Never less sure than knowing nothing: the prior's own spread widened by how far
+        # the measurements were from it. A GP refitted on a handful of points can call
+        # itself wildly overconfident (LOO errors of hundreds of its σ); its widened
+        # interval then spans decades, which says less than the prior already did.
+        ceiling = getattr(self.regressor, "residual_rms_", None)
+        half_interval = z_interval * std
+        half_upper = z_upper * std
+        if ceiling is not None:
+            limit = math.hypot(self.prior_log_sigma, ceiling)
+            half_interval = np.minimum(half_interval, norm.ppf(0.5 + self.interval_confidence / 2.0) * limit)
+            half_upper = np.minimum(half_upper, max(norm.ppf(confidence), 0.0) * limit)
         centre = np.log(base) + mean
         return Prediction(
             value=np.exp(centre),
-            low=np.exp(centre - z_interval * std),
-            high=np.exp(centre + z_interval * std),
-            upper=np.exp(centre + z_upper * std),
+            low=np.exp(centre - half_interval),
+            high=np.exp(centre + half_interval),
+            upper=np.exp(centre + half_upper),
             source=self.source,
         )
 
