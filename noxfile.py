@@ -107,11 +107,12 @@ def collect(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def optimise(session: nox.Session) -> None:
     """Rerun the selector for the digits example on the evidence so far (build/choice.json):
-    build/evidence.sqlite (synth, sweep, collect), else the main job's build/loop/."""
+    the main job's build/loop/evidence.sqlite when `nox -s loop` ran, else
+    build/evidence.sqlite (synth, sweep, collect). Other stores: pass the arguments."""
     _install(session)
-    evidence = "build/evidence.sqlite"
-    if not os.path.exists(evidence) and os.path.exists("build/loop/evidence.sqlite"):
-        evidence = "build/loop/evidence.sqlite"
+    evidence = "build/loop/evidence.sqlite"
+    if not os.path.exists(evidence):
+        evidence = "build/evidence.sqlite"
     args = session.posargs or [
         EXAMPLE, "--target", "ice40-up5k", "--budget", LOOP_BUDGET, "--clock-mhz", "12",
         "--evidence", evidence, "--accuracy", "golden", "--out", "build/choice.json",

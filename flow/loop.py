@@ -60,6 +60,7 @@ from .loop_select import (
     Pick,
     best_excluding,
     design_key,
+    locate_config,
     materialise,
     median_problem,
     relaxed_problem,
@@ -663,7 +664,7 @@ class ClosedLoop:
             if verdict is None or not verdict.within:
                 continue
             config = config_from_design_json(record.design_json)
-            options = _locate_config(report, config)
+            options = locate_config(report, config)
             if options is None:
                 continue
             objective = self._objective(report, options)
@@ -887,26 +888,6 @@ def _locate(problem: Problem, subproblem: Problem, options: tuple[int, ...]) -> 
             raise FlowError("internal: a refined option is not in the full problem")
         located.append(candidates[0])
     return located
-
-
-def _locate_config(problem: Problem, config: Any) -> list[int] | None:
-    """The option of each layer of ``problem`` that is ``config``'s layer (None: not in it)."""
-    from stochflow.surrogate.space import RngVariant
-
-    options = []
-    for layer, knobs in zip(problem.layers, config.layers, strict=True):
-        space = layer.space
-        variant = RngVariant(knobs.weight_rng, knobs.input_rng if space.encoder else None)
-        ids = [i for i, v in enumerate(space.variants) if v == variant]
-        match = np.flatnonzero((space.lengths == knobs.bitstream_length)
-                               & (space.precisions == knobs.precision)
-                               & (space.folding == knobs.folding)
-                               & (space.memory_mask == (knobs.weight_memory == "block"))
-                               & np.isin(space.variant, ids))
-        if len(match) == 0:
-            return None
-        options.append(int(match[0]))
-    return options
 
 
 def _infeasible_detail(selection: Selection) -> dict[str, Any]:

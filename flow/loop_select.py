@@ -34,6 +34,7 @@ __all__ = [
     "best_excluding",
     "design_key",
     "drop_options",
+    "locate_config",
     "materialise",
     "median_problem",
     "relaxed_problem",
@@ -219,3 +220,21 @@ def _loosest(single: Problem) -> Budget:
                               for layer in single.layers)) * 2 + 64
         limits[key] = 2.0 * total + 1.0
     return Budget(**limits)
+
+
+def locate_config(problem: Problem, config: NetworkConfig) -> list[int] | None:
+    """The option of each layer of ``problem`` that is ``config``'s layer (None: not in it)."""
+    options = []
+    for layer, knobs in zip(problem.layers, config.layers, strict=True):
+        space = layer.space
+        variant = RngVariant(knobs.weight_rng, knobs.input_rng if space.encoder else None)
+        ids = [i for i, v in enumerate(space.variants) if v == variant]
+        match = np.flatnonzero((space.lengths == knobs.bitstream_length)
+                               & (space.precisions == knobs.precision)
+                               & (space.folding == knobs.folding)
+                               & (space.memory_mask == (knobs.weight_memory == "block"))
+                               & np.isin(space.variant, ids))
+        if len(match) == 0:
+            return None
+        options.append(int(match[0]))
+    return options

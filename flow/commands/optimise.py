@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +103,8 @@ def run(args: argparse.Namespace) -> int:
     from stochflow.surrogate.prior import PriorUnavailable
     from stochflow.surrogate.selector import Budget, BudgetError, select
 
+    from ..measured_choice import best_measured
+
     try:
         budget = Budget.parse(args.budget)
     except BudgetError as error:
@@ -122,11 +125,19 @@ def run(args: argparse.Namespace) -> int:
             models = fit_models(target, observations, clock_mhz=args.clock_mhz)
             problem = build_problem(spec.config, models, budget, StreamErrorModel(),
                                     limits=limits, confidence=args.confidence)
+        full, layer_error = problem, None
         if args.accuracy == "golden":
-            problem = _golden_problem(console, spec, problem, args)
+            problem, layer_error = _golden_problem(console, spec, problem, args)
         with console.status("solving…"):
             selection = select(problem)
-        apply_measurements(selection, observations, target)
+        measured = best_measured(full, observations, target, layer_error)
+        if measured is not None and (not selection.feasible
+                                     or measured.objective < (selection.objective or 0.0)):
+            selection = measured.selection
+            console.print(f"design {measured.observation.design_hash[:12]} was measured within "
+                          "every budget and no design predicted to be is better: it is the answer")
+        else:
+            apply_measurements(selection, observations, target)
     except BudgetError as error:
         raise UsageError(str(error)) from None
     except PriorUnavailable as error:
@@ -151,7 +162,11 @@ def _calibration_inputs(spec: Any, samples: int) -> Any:
     return np.random.default_rng(0).random((samples, spec.n_inputs))
 
 
-def _golden_problem(console: Console, spec: Any, problem: Any, args: argparse.Namespace) -> Any:
+def _golden_problem(console: Console, spec: Any, problem: Any, args: argparse.Namespace
+                    ) -> tuple[Any, Callable[[int, int], float]]:
+    """The promising options re-scored by the golden model, and the golden error of any
+    option of ``problem``."""
+    import numpy as np
     from rich.progress import Progress
     from stochflow.surrogate.accuracy import ErrorCache, GoldenLayerError
     from stochflow.surrogate.optimise import refine_errors
@@ -166,7 +181,13 @@ def _golden_problem(console: Console, spec: Any, problem: Any, args: argparse.Na
 
         golden = GoldenLayerError(spec, _calibration_inputs(spec, args.calibration_samples),
                                   ErrorCache(args.error_cache), progress=step)
-        return refine_errors(problem, golden, args.golden_options)
+        refined = refine_errors(problem, golden, args.golden_options)
+
+    def layer_error(index: int, option: int) -> float:
+        space = problem.layers[index].space.subset(np.array([option]))
+        return float(golden.layer_errors(space)[0])
+
+    return refined, layer_error
 
 
 def _measured_accuracy(console: Console, spec: Any, document: dict[str, Any]) -> dict[str, Any]:
