@@ -143,7 +143,11 @@ class Executor(ABC):
         return sum(1 for job in chosen if not job.done() and job.cancel())
 
     def close(self, *, interrupt: bool = False) -> None:
-        """Release the workers; ``interrupt`` drops queued jobs and stops running ones."""
+        """Release the workers; ``interrupt`` drops queued jobs and stops running ones.
+        Closing again does nothing."""
+        if getattr(self, "_closed", False):
+            return
+        self._closed = True
         if interrupt:
             self.cancel()
         self._shutdown(interrupt)

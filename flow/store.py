@@ -303,13 +303,15 @@ class EvidenceStore:
         return cursor.lastrowid
 
     def observations(
-        self, target: str | None = None, design_hash: str | None = None
+        self, target: str | None = None, design_hash: str | None = None, after_id: int = 0
     ) -> list[Observation]:
-        """Stored observations in the order they were added, optionally filtered."""
+        """Stored observations in the order they were added, optionally filtered (``after_id``:
+        only those added after the observation of that id, see :meth:`last_id`)."""
         rows = self._conn.execute(
             "SELECT id, record FROM observations "
-            "WHERE (?1 IS NULL OR target = ?1) AND (?2 IS NULL OR design_hash = ?2) ORDER BY id",
-            (target, design_hash),
+            "WHERE (?1 IS NULL OR target = ?1) AND (?2 IS NULL OR design_hash = ?2) AND id > ?3 "
+            "ORDER BY id",
+            (target, design_hash, after_id),
         ).fetchall()
         return [self._decode(row_id, record) for row_id, record in rows]
 
@@ -320,6 +322,10 @@ class EvidenceStore:
         if row is None:
             raise KeyError(f"{self.path}: no observation with id {observation_id}")
         return self._decode(observation_id, row[0])
+
+    def last_id(self) -> int:
+        """The id of the newest observation (0: none): a mark to ask what was added since."""
+        return int(self._conn.execute("SELECT COALESCE(MAX(id), 0) FROM observations").fetchone()[0])
 
     def count(self) -> int:
         return int(self._conn.execute("SELECT COUNT(*) FROM observations").fetchone()[0])

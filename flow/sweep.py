@@ -334,7 +334,7 @@ def run_sweep(
     interrupt is raised again once the executor has stopped its jobs.
     """
     with executor:
-        _prepare(settings)
+        mark = _prepare(settings)
         report = SweepReport(settings.target, settings.clock_mhz, len(points))
         started = time.perf_counter()
         by_label = {point.label: point for point in points}
@@ -356,6 +356,9 @@ def run_sweep(
                     on_outcome(outcome)
         except KeyboardInterrupt:
             report.interrupted = True
+            if settings.store_writes != "client":
+                executor.close(interrupt=True)  # every worker has stopped writing
+                _recover_stored(report, points, settings, mark)
             raise
         finally:
             report.seconds = time.perf_counter() - started
@@ -363,14 +366,33 @@ def run_sweep(
     return report
 
 
-def _prepare(settings: SweepSettings) -> None:
-    """Refuse bad settings before any job starts; create the store once, before its writers."""
+def _recover_stored(report: SweepReport, points: list[SweepPoint], settings: SweepSettings,
+                    mark: int) -> None:
+    """Points a worker built and stored whose result the interrupt kept from this process:
+    the store is the record, so the report counts them as built too."""
+    seen = {outcome.label for outcome in report.outcomes}
+    missing = {point.design_hash: point for point in points if point.label not in seen}
+    if not missing:
+        return
+    with EvidenceStore(settings.store_path) as store:
+        added = store.observations(target=settings.target, after_id=mark)
+    for observation in added:
+        point = missing.pop(observation.design_hash, None)
+        if point is not None:
+            report.outcomes.append(PointOutcome(point.label, point.values, "built",
+                                                point.design_hash, observation=observation))
+
+
+def _prepare(settings: SweepSettings) -> int:
+    """Refuse bad settings before any job starts; create the store once, before its writers.
+    Returns the store's newest observation id (what this sweep adds comes after it)."""
     get_target(settings.target)
     validate_clock_mhz(settings.clock_mhz)
     if settings.out_dir.exists() and not settings.out_dir.is_dir():
         raise UsageError(f"{settings.out_dir}: exists and is not a folder")
     settings.out_dir.mkdir(parents=True, exist_ok=True)
-    EvidenceStore(settings.store_path).close()
+    with EvidenceStore(settings.store_path) as store:
+        return store.last_id()
 
 
 def _record(settings: SweepSettings, outcome: PointOutcome) -> None:
