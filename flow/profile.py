@@ -88,11 +88,18 @@ class RunInputs:
     origin: str
 
 
-def load_network(path: Path) -> tuple[Network, NetworkSpec]:
-    """Build the network a spec describes (and return the spec for its dataset)."""
+def load_network(path: Path, choice: Path | None = None) -> tuple[Network, NetworkSpec]:
+    """Build the network a spec describes, with an optimiser's ``choice.json`` applied
+    when given (and return the spec for its dataset)."""
     if not path.is_file():
         raise UsageError(f"{path}: no such network spec")
     spec = load_spec(path)
+    if choice is not None:
+        from stochflow.hdl.spec import apply_choice
+
+        from .commands.generate import read_choice
+
+        spec = apply_choice(spec, read_choice(choice), source=str(choice))
     return spec.build(), spec
 
 
@@ -104,10 +111,10 @@ def held_out_inputs(spec: NetworkSpec, vectors: int) -> tuple[np.ndarray, str] |
     return x, f"dataset {spec.dataset}, held-out split, first {x.shape[0]} samples"
 
 
-def run_inputs(path: Path, vectors: int, seed: int) -> RunInputs:
+def run_inputs(path: Path, vectors: int, seed: int, choice: Path | None = None) -> RunInputs:
     if vectors < 1:
         raise UsageError(f"--vectors: expected at least 1, got {vectors}")
-    network, spec = load_network(path)
+    network, spec = load_network(path, choice)
     found = held_out_inputs(spec, vectors)
     if found is None:
         x = np.random.default_rng(seed).random((vectors, network.layers[0].n_in))

@@ -130,3 +130,20 @@ def test_fpga_row_comes_from_a_real_ice40_build(tmp_path: Path) -> None:
     if observation.power is None:
         assert row.energy_per_inference_j is None
         assert any("no power figure" in note for note in row.notes)
+
+
+def test_a_choice_file_sets_the_profiled_design(tmp_path: Path) -> None:
+    import json
+
+    from stochflow.flow.profile import run_inputs
+
+    tiny = REPO_ROOT / "examples" / "tiny" / "network.toml"
+    plain = run_inputs(tiny, 2, 0)
+    choice = tmp_path / "choice.json"
+    choice.write_text(json.dumps({"layers": [{"index": 0, "bitstream_length": 128},
+                                             {"index": 1, "bitstream_length": 128}]}))
+    chosen = run_inputs(tiny, 2, 0, choice)
+    assert [layer.bitstream_length for layer in chosen.network.config.layers] == [128, 128]
+    assert chosen.network.design_hash != plain.network.design_hash
+    with pytest.raises(UsageError, match="choice"):
+        run_inputs(tiny, 2, 0, tmp_path / "missing.json")

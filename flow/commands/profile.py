@@ -32,6 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--vectors", type=int, default=64, help="inputs to run (default 64)")
     parser.add_argument("--seed", type=int, default=0, help="seed of random inputs (default 0)")
     parser.add_argument("--bitstream-length", type=int, help="profile at this bitstream length")
+    parser.add_argument("--choice", type=Path,
+                        help="per-layer choice (JSON) from `stochflow optimise` or a loop design")
     parser.add_argument("--store", type=Path, help="evidence store (default build/evidence.sqlite)")
     parser.add_argument(
         "--cpu-power-w",
@@ -51,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--platforms: expected at least one platform")
     if args.cpu_power_w is not None and not args.cpu_power_w > 0:
         raise UsageError(f"--cpu-power-w: expected a power > 0 W, got {args.cpu_power_w}")
-    inputs = run_inputs(args.network, args.vectors, args.seed)
+    inputs = run_inputs(args.network, args.vectors, args.seed, args.choice)
     rows, setup = compare(
         inputs.network,
         platforms,
